@@ -1,0 +1,110 @@
+/* One realtime call: an internal pipeline around webrtcbin, the offer/answer
+ * through a Signaller, the `oai-events` data channel, Opus out and in.
+ *
+ * The call runs on its own Worker thread and pipeline, apart from the user's
+ * pipeline: the elements push the user's audio in (push_audio) and receive the
+ * agent's audio and events through CallObserver. Several elements of one
+ * pipeline share a call through Call::obtain(). */
+#pragma once
+
+#include "credentials.h"
+#include "protocol.h"
+#include "signalling/signaller.h"
+#include "worker.h"
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace rt {
+
+enum class CallState { Idle, Connecting, Connected, Closed, Failed };
+const char *call_state_name (CallState state);
+
+/* Receives what a call produces. Called from the call's threads: the worker
+ * for state, events and errors, a streaming thread for audio. */
+class CallObserver {
+ public:
+  virtual ~CallObserver () = default;
+  virtual void on_state (CallState state) { (void) state; }
+  /* announce: this observer is the one that should tell the application
+   * (post the bus message, the element error), so that a call shared by two
+   * elements reports each thing once. */
+  virtual void on_server_event (const std::string &type,
+      const std::string &json, bool announce)
+  {
+    (void) type; (void) json; (void) announce;
+  }
+  /* The call failed for good; error says why in the service's words. */
+  virtual void on_error (const ServiceError &error, bool announce)
+  {
+    (void) error; (void) announce;
+  }
+  /* Decoded agent audio: S16LE, 48 kHz, mono. */
+  virtual void on_audio (GstBuffer *buffer) { (void) buffer; }
+};
+
+struct CallSettings {
+  SessionConfig session;          /* applied with session.update once open */
+  unsigned jitterbuffer_ms = 40;  /* webrtcbin latency */
+  unsigned offer_wait_ms = 0;     /* wait for local candidates before posting */
+  unsigned http_timeout_s = 10;
+};
+
+struct CallStats {
+  guint64 audio_in_dropped = 0;   /* user buffers dropped while not connected */
+  guint64 audio_in_sent = 0;
+  guint64 events_in = 0;
+  guint64 events_malformed = 0;
+  guint64 events_out = 0;
+  guint64 events_refused = 0;
+  std::string call_id;
+};
+
+class Call {
+ public:
+  /* The call shared under key (typically the top-level pipeline and a
+   * session name); created on first use, gone when the last holder drops. */
+  static std::shared_ptr<Call> obtain (const std::string &key);
+
+  explicit Call (std::string name);
+  ~Call ();  /* hangs up (bounded wait) and releases everything */
+
+  Call (const Call &) = delete;
+  Call &operator= (const Call &) = delete;
+
+  /* A primary observer (the element that gives the agent's output) is
+   * preferred as the announcer; otherwise the first one added. */
+  void add_observer (std::shared_ptr<CallObserver> observer, bool primary);
+  void remove_observer (const std::shared_ptr<CallObserver> &observer);
+
+  /* Starts the call once; later calls do nothing. */
+  void start (std::shared_ptr<CredentialSource> credentials,
+      CallSettings settings, std::shared_ptr<Signaller> signaller = nullptr);
+  bool started () const { return started_.load (); }
+  CallState state () const { return state_.load (); }
+
+  /* User audio (any timestamps; S16LE 48 kHz mono). Dropped, and counted,
+   * unless the call is connected: a backlog sent in a burst would add its
+   * length to the latency of the rest of the call. */
+  void push_audio (GstBuffer *buffer);
+
+  /* Sends one client event (JSON text). False, with *error set, when the
+   * text is not a JSON event, too large, or the channel is not open. */
+  bool send_event (const std::string &json, std::string *error);
+
+  CallStats stats () const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> started_ { false };
+  std::atomic<CallState> state_ { CallState::Idle };
+  friend struct Impl;
+};
+
+}  // namespace rt

@@ -1,0 +1,113 @@
+#include "credentials.h"
+
+#include "redact.h"
+
+#include "debug.h"
+
+#define GST_CAT_DEFAULT rt_credentials_debug
+
+namespace rt {
+
+std::string normalize_base (const std::string &base)
+{
+  std::string out = base;
+  while (!out.empty () && out.back () == '/')
+    out.pop_back ();
+  return out;
+}
+
+void SecretMinter::configure (std::function<void (Settings &)> edit)
+{
+  std::lock_guard<std::mutex> lock (lock_);
+  edit (settings_);
+  if (!settings_.api_key.empty ())
+    register_secret (settings_.api_key);
+}
+
+void SecretMinter::set_resolver (std::function<void (Settings &)> resolve)
+{
+  std::lock_guard<std::mutex> lock (lock_);
+  resolve_ = std::move (resolve);
+}
+
+SecretMinter::Settings SecretMinter::snapshot () const
+{
+  std::lock_guard<std::mutex> lock (lock_);
+  return settings_;
+}
+
+unsigned SecretMinter::minted () const
+{
+  std::lock_guard<std::mutex> lock (lock_);
+  return minted_;
+}
+
+void SecretMinter::fetch (HttpClient &http,
+    std::function<void (CredentialsResult)> done)
+{
+  Settings s = snapshot ();
+  {
+    std::lock_guard<std::mutex> lock (lock_);
+    if (resolve_)
+      resolve_ (s);
+  }
+  register_secret (s.api_key);
+  std::string base = normalize_base (s.api_base);
+  if (s.api_key.empty ()) {
+    CredentialsResult r;
+    r.error.message = "no API key: set the provider's api-key property or "
+        "OPENAI_API_KEY";
+    done (std::move (r));
+    return;
+  }
+  HttpRequest req;
+  req.url = base + "/v1/realtime/client_secrets";
+  req.content_type = "application/json";
+  req.body = build_client_secret_request (s.session, s.ttl_seconds);
+  req.headers.emplace_back ("Authorization", "Bearer " + s.api_key);
+  GST_DEBUG ("minting a client secret at %s (ttl %d s, key %s)",
+      req.url.c_str (), s.ttl_seconds, describe_secret (s.api_key).c_str ());
+  auto self = shared_from_this ();
+  http.post (std::move (req), [self, base, done] (HttpResponse resp) {
+    CredentialsResult r;
+    if (resp.status == 0) {
+      r.error.message = resp.transport_error;
+    } else if (resp.status != 200 && resp.status != 201) {
+      r.error = parse_error_body (resp.status, resp.body);
+    } else {
+      std::string why;
+      auto secret = parse_client_secret (resp.body, &why);
+      if (!secret) {
+        r.error.http_status = resp.status;
+        r.error.message = "the minting reply was unusable: " + why;
+      } else {
+        register_secret (secret->value);
+        r.ok = true;
+        r.credentials = { secret->value, base };
+        std::lock_guard<std::mutex> lock (self->lock_);
+        self->minted_++;
+      }
+    }
+    if (r.ok)
+      GST_INFO ("minted %s", describe_secret (r.credentials.secret).c_str ());
+    else
+      GST_WARNING ("minting failed: %s", r.error.describe ().c_str ());
+    done (std::move (r));
+  });
+}
+
+FixedSecret::FixedSecret (std::string secret, std::string api_base)
+    : credentials_ { std::move (secret), normalize_base (api_base) }
+{
+  register_secret (credentials_.secret);
+}
+
+void FixedSecret::fetch (HttpClient &, std::function<void (CredentialsResult)> done)
+{
+  CredentialsResult r;
+  r.ok = true;
+  r.credentials = credentials_;
+  done (std::move (r));
+}
+
+}  // namespace rt

@@ -1,0 +1,83 @@
+/* Where a call gets the ephemeral secret it starts with.
+ *
+ * A SecretMinter holds the permanent key and mints a fresh GA client secret
+ * (POST {api-base}/v1/realtime/client_secrets) for every connection attempt;
+ * a FixedSecret hands out one secret an application already holds. Calls only
+ * ever see the resulting `ek_` value and the base URL to post offers to. */
+#pragma once
+
+#include "http.h"
+#include "protocol.h"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace rt {
+
+struct Credentials {
+  std::string secret;    /* ek_... */
+  std::string api_base;  /* e.g. https://api.openai.com, no trailing slash */
+};
+
+/* Either credentials or the reason there are none. */
+struct CredentialsResult {
+  bool ok = false;
+  Credentials credentials;
+  ServiceError error;
+};
+
+class CredentialSource {
+ public:
+  virtual ~CredentialSource () = default;
+  /* Called and answered on the worker that owns http. */
+  virtual void fetch (HttpClient &http,
+      std::function<void (CredentialsResult)> done) = 0;
+};
+
+class SecretMinter : public CredentialSource,
+    public std::enable_shared_from_this<SecretMinter> {
+ public:
+  struct Settings {
+    std::string api_base;
+    std::string api_key;
+    SessionConfig session;
+    int ttl_seconds = 60;
+  };
+
+  /* Settings can change between attempts; each fetch takes a snapshot. */
+  void configure (std::function<void (Settings &)> edit);
+  /* Applied to each snapshot a fetch uses (not to the stored settings): for
+   * defaults that depend on what else is set. */
+  void set_resolver (std::function<void (Settings &)> resolve);
+  Settings snapshot () const;
+
+  void fetch (HttpClient &http,
+      std::function<void (CredentialsResult)> done) override;
+
+  /* Secrets minted so far (for statistics and tests). */
+  unsigned minted () const;
+
+ private:
+  mutable std::mutex lock_;
+  Settings settings_;
+  std::function<void (Settings &)> resolve_;
+  unsigned minted_ = 0;
+};
+
+class FixedSecret : public CredentialSource {
+ public:
+  FixedSecret (std::string secret, std::string api_base);
+  void fetch (HttpClient &http,
+      std::function<void (CredentialsResult)> done) override;
+
+ private:
+  Credentials credentials_;
+};
+
+/* "https://host/" → "https://host": URLs are joined with paths that start with
+ * a slash. */
+std::string normalize_base (const std::string &base);
+
+}  // namespace rt

@@ -1,0 +1,27 @@
+#include "debug.h"
+
+#include "redact.h"
+
+#include <mutex>
+
+GST_DEBUG_CATEGORY (rt_call_debug);
+GST_DEBUG_CATEGORY (rt_credentials_debug);
+GST_DEBUG_CATEGORY (rt_signalling_debug);
+
+namespace rt {
+
+void init_debug ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+    install_log_redaction ();
+    GST_DEBUG_CATEGORY_INIT (rt_call_debug, "realtimecall", 0,
+        "A realtime call: webrtcbin, data channel, media");
+    GST_DEBUG_CATEGORY_INIT (rt_credentials_debug, "realtimecredentials", 0,
+        "Ephemeral secrets for realtime calls");
+    GST_DEBUG_CATEGORY_INIT (rt_signalling_debug, "realtimesignalling", 0,
+        "Offer/answer exchange with the realtime service");
+  });
+}
+
+}  // namespace rt

@@ -1,0 +1,115 @@
+#include "http.h"
+
+#include "redact.h"
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+namespace rt {
+namespace {
+
+struct Pending {
+  SoupMessage *message;
+  std::string host;
+  std::function<void (HttpResponse)> done;
+};
+
+/* Transport failures in words a user can act on. */
+std::string describe_transport_error (const GError *error,
+    const std::string &host)
+{
+  if (error->domain == G_RESOLVER_ERROR)
+    return "cannot resolve host " + host + ": " + error->message;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return "connection refused by " + host;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return "no answer from " + host + " in time";
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
+    return "host " + host + " is unreachable";
+  if (error->domain == G_TLS_ERROR ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    return "TLS failure talking to " + host + ": " + error->message;
+  return "request to " + host + " failed: " + error->message;
+}
+
+void on_sent (GObject *source, GAsyncResult *result, gpointer data)
+{
+  std::unique_ptr<Pending> pending (static_cast<Pending *> (data));
+  GError *error = nullptr;
+  GBytes *bytes = soup_session_send_and_read_finish (SOUP_SESSION (source),
+      result, &error);
+  HttpResponse r;
+  if (error) {
+    r.transport_error = redact (describe_transport_error (error, pending->host));
+    g_error_free (error);
+  } else {
+    r.status = soup_message_get_status (pending->message);
+    gsize size = 0;
+    const char *data = static_cast<const char *> (g_bytes_get_data (bytes, &size));
+    r.body.assign (data ? data : "", size);
+    g_bytes_unref (bytes);
+    SoupMessageHeaders *h = soup_message_get_response_headers (pending->message);
+    auto header = [h] (const char *name) {
+      const char *v = soup_message_headers_get_one (h, name);
+      return std::string (v ? v : "");
+    };
+    r.content_type = header ("Content-Type");
+    r.location = header ("Location");
+    r.retry_after = header ("Retry-After");
+  }
+  g_object_unref (pending->message);
+  pending->done (std::move (r));
+}
+
+}  // namespace
+
+HttpClient::HttpClient (Worker &worker, unsigned timeout_s)
+    : worker_ (worker),
+      session_ (soup_session_new_with_options ("timeout", timeout_s,
+          "idle-timeout", 30, "user-agent", "gst-openai-realtime/0.1", nullptr)),
+      cancellable_ (g_cancellable_new ())
+{
+}
+
+HttpClient::~HttpClient ()
+{
+  g_cancellable_cancel (cancellable_);
+  /* Let the cancelled callbacks run before the session goes away. */
+  while (g_main_context_iteration (worker_.context (), FALSE)) {
+  }
+  g_object_unref (cancellable_);
+  soup_session_abort (session_);
+  g_object_unref (session_);
+}
+
+void HttpClient::post (HttpRequest request,
+    std::function<void (HttpResponse)> done)
+{
+  GError *error = nullptr;
+  GUri *uri = g_uri_parse (request.url.c_str (), (GUriFlags) SOUP_HTTP_URI_FLAGS,
+      &error);
+  if (!uri) {
+    HttpResponse r;
+    r.transport_error = "invalid URL " + request.url + ": " + error->message;
+    g_error_free (error);
+    done (std::move (r));
+    return;
+  }
+  SoupMessage *msg = soup_message_new_from_uri ("POST", uri);
+  std::string host = g_uri_get_host (uri) ? g_uri_get_host (uri) : "";
+  g_uri_unref (uri);
+  SoupMessageHeaders *h = soup_message_get_request_headers (msg);
+  for (const auto &kv : request.headers)
+    soup_message_headers_replace (h, kv.first.c_str (), kv.second.c_str ());
+  GBytes *body = g_bytes_new (request.body.data (), request.body.size ());
+  soup_message_set_request_body_from_bytes (msg,
+      request.content_type.empty () ? nullptr : request.content_type.c_str (),
+      body);
+  g_bytes_unref (body);
+  auto *pending = new Pending { msg, host, std::move (done) };
+  soup_session_send_and_read_async (session_, msg, G_PRIORITY_DEFAULT,
+      cancellable_, on_sent, pending);
+}
+
+}  // namespace rt

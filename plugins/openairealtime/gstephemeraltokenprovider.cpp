@@ -1,0 +1,232 @@
+#include "gstephemeraltokenprovider.h"
+
+#include "credentials.h"
+#include "debug.h"
+#include "redact.h"
+
+GST_DEBUG_CATEGORY_STATIC (provider_debug);
+#define GST_CAT_DEFAULT provider_debug
+
+/* With no API key anywhere, the elements talk to the project's local
+ * realtime server, so a first pipeline works offline. */
+#define LOCAL_SERVER_URL "http://127.0.0.1:8765"
+#define LOCAL_SERVER_KEY "local-dev-key"
+#define DEFAULT_API_BASE "https://api.openai.com"
+#define DEFAULT_MODEL "gpt-realtime"
+#define DEFAULT_TTL 60
+
+struct _GstEphemeralTokenProvider {
+  GstElement parent;
+  std::shared_ptr<rt::SecretMinter> *minter;
+};
+
+enum {
+  PROP_0,
+  PROP_API_KEY,
+  PROP_API_BASE,
+  PROP_MODEL,
+  PROP_INSTRUCTIONS,
+  PROP_VOICE,
+  PROP_TOKEN_TTL,
+  PROP_SECRETS_MINTED,
+};
+
+#define gst_ephemeral_token_provider_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstEphemeralTokenProvider, gst_ephemeral_token_provider,
+    GST_TYPE_ELEMENT,
+    GST_DEBUG_CATEGORY_INIT (provider_debug, "ephemeraltokenprovider", 0,
+        "Ephemeral secrets for realtime calls"));
+GST_ELEMENT_REGISTER_DEFINE (ephemeraltokenprovider, "ephemeraltokenprovider",
+    GST_RANK_NONE, GST_TYPE_EPHEMERAL_TOKEN_PROVIDER);
+
+static rt::SecretMinter &minter_of (GstEphemeralTokenProvider *self)
+{
+  return **self->minter;
+}
+
+/* Key and base as a call will use them: the local server stands in when no
+ * key is set and the base was left at its default. */
+static void resolve_local_fallback (rt::SecretMinter::Settings &s)
+{
+  if (!s.api_key.empty () || s.api_base != DEFAULT_API_BASE)
+    return;
+  const char *url = g_getenv ("OPENAI_REALTIME_LOCAL_URL");
+  const char *key = g_getenv ("REALTIME_SERVER_API_KEY");
+  s.api_base = url && *url ? url : LOCAL_SERVER_URL;
+  s.api_key = key && *key ? key : LOCAL_SERVER_KEY;
+  GST_INFO ("no API key is set: using the local realtime server at %s",
+      s.api_base.c_str ());
+}
+
+static void
+gst_ephemeral_token_provider_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
+{
+  auto *self = GST_EPHEMERAL_TOKEN_PROVIDER (object);
+  const char *str = nullptr;
+  if (G_VALUE_HOLDS_STRING (value))
+    str = g_value_get_string (value);
+  std::string s = str ? str : "";
+  minter_of (self).configure ([&] (rt::SecretMinter::Settings &st) {
+    switch (prop_id) {
+      case PROP_API_KEY: st.api_key = s; break;
+      case PROP_API_BASE: st.api_base = s.empty () ? DEFAULT_API_BASE : s; break;
+      case PROP_MODEL: st.session.model = s.empty () ? DEFAULT_MODEL : s; break;
+      case PROP_INSTRUCTIONS: st.session.instructions = s; break;
+      case PROP_VOICE: st.session.voice = s; break;
+      case PROP_TOKEN_TTL: st.ttl_seconds = g_value_get_int (value); break;
+      default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+    }
+  });
+  if (prop_id == PROP_API_KEY)
+    GST_DEBUG_OBJECT (self, "api-key set: %s", rt::describe_secret (s).c_str ());
+}
+
+static void
+gst_ephemeral_token_provider_get_property (GObject *object, guint prop_id,
+    GValue *value, GParamSpec *pspec)
+{
+  auto *self = GST_EPHEMERAL_TOKEN_PROVIDER (object);
+  rt::SecretMinter::Settings st = minter_of (self).snapshot ();
+  switch (prop_id) {
+    case PROP_API_BASE: g_value_set_string (value, st.api_base.c_str ()); break;
+    case PROP_MODEL: g_value_set_string (value, st.session.model.c_str ()); break;
+    case PROP_INSTRUCTIONS:
+      g_value_set_string (value, st.session.instructions.c_str ());
+      break;
+    case PROP_VOICE: g_value_set_string (value, st.session.voice.c_str ()); break;
+    case PROP_TOKEN_TTL: g_value_set_int (value, st.ttl_seconds); break;
+    case PROP_SECRETS_MINTED: g_value_set_uint (value, minter_of (self).minted ()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
+  }
+}
+
+static GstStateChangeReturn
+gst_ephemeral_token_provider_change_state (GstElement *element,
+    GstStateChange transition)
+{
+  auto *self = GST_EPHEMERAL_TOKEN_PROVIDER (element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    /* Bins keep the context and hand it to the media elements when they ask
+     * for it (need-context), whatever order they change state in. */
+    GstContext *context = gst_ephemeral_token_provider_make_context (self);
+    gst_element_post_message (element,
+        gst_message_new_have_context (GST_OBJECT (element), context));
+  }
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+}
+
+static void
+gst_ephemeral_token_provider_finalize (GObject *object)
+{
+  auto *self = GST_EPHEMERAL_TOKEN_PROVIDER (object);
+  delete self->minter;
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_ephemeral_token_provider_init (GstEphemeralTokenProvider *self)
+{
+  rt::init_debug ();
+  self->minter = new std::shared_ptr<rt::SecretMinter> (
+      std::make_shared<rt::SecretMinter> ());
+  const char *env_key = g_getenv ("OPENAI_API_KEY");
+  minter_of (self).configure ([&] (rt::SecretMinter::Settings &st) {
+    st.api_base = DEFAULT_API_BASE;
+    st.api_key = env_key ? env_key : "";
+    st.session.model = DEFAULT_MODEL;
+    st.ttl_seconds = DEFAULT_TTL;
+  });
+  minter_of (self).set_resolver (resolve_local_fallback);
+}
+
+static void
+gst_ephemeral_token_provider_class_init (GstEphemeralTokenProviderClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  gobject_class->set_property = gst_ephemeral_token_provider_set_property;
+  gobject_class->get_property = gst_ephemeral_token_provider_get_property;
+  gobject_class->finalize = gst_ephemeral_token_provider_finalize;
+  element_class->change_state = gst_ephemeral_token_provider_change_state;
+
+  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property (gobject_class, PROP_API_KEY,
+      g_param_spec_string ("api-key", "API key",
+          "The permanent API key used to mint ephemeral secrets. Write-only: it "
+          "is never readable, logged or posted. Defaults to $OPENAI_API_KEY; "
+          "with no key and the default api-base, the local realtime server "
+          "(" LOCAL_SERVER_URL ", or $OPENAI_REALTIME_LOCAL_URL) is used",
+          nullptr, (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property (gobject_class, PROP_API_BASE,
+      g_param_spec_string ("api-base", "API base URL",
+          "Base URL of the realtime service; secrets are minted at "
+          "{api-base}/v1/realtime/client_secrets and calls posted to "
+          "{api-base}/v1/realtime/calls", DEFAULT_API_BASE, rw));
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "The realtime model the secrets are minted for (it cannot change "
+          "during a call)", DEFAULT_MODEL, rw));
+  g_object_class_install_property (gobject_class, PROP_INSTRUCTIONS,
+      g_param_spec_string ("instructions", "Instructions",
+          "System instructions for the agent, sent when minting and again "
+          "with session.update once the call is up", nullptr, rw));
+  g_object_class_install_property (gobject_class, PROP_VOICE,
+      g_param_spec_string ("voice", "Voice",
+          "The agent's voice (alloy, ash, ballad, coral, echo, sage, shimmer, "
+          "verse, marin, cedar); empty for the service's default", nullptr, rw));
+  g_object_class_install_property (gobject_class, PROP_TOKEN_TTL,
+      g_param_spec_int ("token-ttl", "Token TTL",
+          "Lifetime of each minted secret in seconds: how long it may be used "
+          "to start a call (a started call outlives it)", 10, 7200, DEFAULT_TTL,
+          rw));
+  g_object_class_install_property (gobject_class, PROP_SECRETS_MINTED,
+      g_param_spec_uint ("secrets-minted", "Secrets minted",
+          "How many secrets this provider has minted", 0, G_MAXUINT, 0,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_set_static_metadata (element_class,
+      "Ephemeral token provider", "Generic/Network",
+      "Holds the permanent OpenAI API key and mints short-lived client "
+      "secrets for openairealtimesink and openairealtimesrc",
+      "gst-openai-realtime maintainers");
+}
+
+GstContext *
+gst_ephemeral_token_provider_make_context (GstEphemeralTokenProvider *provider)
+{
+  GstContext *context = gst_context_new (GST_EPHEMERAL_TOKEN_PROVIDER_CONTEXT, TRUE);
+  GstStructure *s = gst_context_writable_structure (context);
+  gst_structure_set (s, "provider", GST_TYPE_EPHEMERAL_TOKEN_PROVIDER, provider,
+      nullptr);
+  return context;
+}
+
+GstEphemeralTokenProvider *
+gst_ephemeral_token_provider_from_context (GstContext *context)
+{
+  GstEphemeralTokenProvider *provider = nullptr;
+  if (g_strcmp0 (gst_context_get_context_type (context),
+          GST_EPHEMERAL_TOKEN_PROVIDER_CONTEXT) != 0)
+    return nullptr;
+  gst_structure_get (gst_context_get_structure (context), "provider",
+      GST_TYPE_EPHEMERAL_TOKEN_PROVIDER, &provider, nullptr);
+  return provider;
+}
+
+GstEphemeralTokenProvider *
+gst_ephemeral_token_provider_new_implicit (void)
+{
+  auto *provider = GST_EPHEMERAL_TOKEN_PROVIDER (g_object_new (
+          GST_TYPE_EPHEMERAL_TOKEN_PROVIDER, "name", "implicit-token-provider",
+          nullptr));
+  return GST_EPHEMERAL_TOKEN_PROVIDER (gst_object_ref_sink (provider));
+}
+
+std::shared_ptr<rt::SecretMinter>
+gst_ephemeral_token_provider_get_minter (GstEphemeralTokenProvider *provider)
+{
+  return *provider->minter;
+}

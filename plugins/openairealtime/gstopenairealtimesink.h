@@ -1,0 +1,14 @@
+/* openairealtimesink: the user's audio to the realtime agent. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_OPENAI_REALTIME_SINK (gst_openai_realtime_sink_get_type ())
+G_DECLARE_FINAL_TYPE (GstOpenAIRealtimeSink, gst_openai_realtime_sink, GST,
+    OPENAI_REALTIME_SINK, GstBin)
+
+GST_ELEMENT_REGISTER_DECLARE (openairealtimesink);
+
+G_END_DECLS

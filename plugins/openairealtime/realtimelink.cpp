@@ -1,0 +1,320 @@
+#include "realtimelink.h"
+
+#include "credentials.h"
+#include "gstephemeraltokenprovider.h"
+#include "redact.h"
+
+GST_DEBUG_CATEGORY_STATIC (link_debug);
+#define GST_CAT_DEFAULT link_debug
+
+namespace {
+
+enum {
+  PROP_SESSION = 0,
+  PROP_CLIENT_SECRET,
+  PROP_API_BASE,
+  PROP_LATENCY,
+  N_PROPS
+};
+
+const guint first_prop_id = RealtimeLink::kFirstProp;
+GQuark link_quark;
+
+gboolean send_event_action (GstElement *element, const gchar *json)
+{
+  RealtimeLink *link = RealtimeLink::of (element);
+  return link && link->send_event (json);
+}
+
+/* Walks up to the outermost bin: one call per pipeline and session name. */
+std::string call_key (GstElement *element, const std::string &session)
+{
+  GstObject *top = GST_OBJECT (element);
+  while (GST_OBJECT_PARENT (top))
+    top = GST_OBJECT_PARENT (top);
+  gchar *key = g_strdup_printf ("%p/%s", (void *) top,
+      session.empty () ? "default" : session.c_str ());
+  std::string out (key);
+  g_free (key);
+  return out;
+}
+
+}  // namespace
+
+/* Holds only a weak reference: the call may outlive an element briefly. */
+class RealtimeLink::Observer : public rt::CallObserver {
+ public:
+  Observer (GstElement *element, std::function<void (GstBuffer *)> audio)
+      : audio_ (std::move (audio))
+  {
+    g_weak_ref_init (&element_, element);
+  }
+  ~Observer () override { g_weak_ref_clear (&element_); }
+
+  void on_server_event (const std::string &type, const std::string &json,
+      bool announce) override
+  {
+    GstElement *e = GST_ELEMENT (g_weak_ref_get (&element_));
+    if (!e)
+      return;
+    g_signal_emit_by_name (e, "server-event", type.c_str (), json.c_str ());
+    if (announce) {
+      GstStructure *s = gst_structure_new ("openai-realtime-event",
+          "type", G_TYPE_STRING, type.c_str (),
+          "json", G_TYPE_STRING, json.c_str (), nullptr);
+      gst_element_post_message (e, gst_message_new_element (GST_OBJECT (e), s));
+    }
+    gst_object_unref (e);
+  }
+
+  void on_error (const rt::ServiceError &error, bool announce) override
+  {
+    if (!announce)
+      return;
+    GstElement *e = GST_ELEMENT (g_weak_ref_get (&element_));
+    if (!e)
+      return;
+    std::string text = rt::redact (error.describe ());
+    const bool auth = error.http_status == 401 || error.http_status == 403;
+    if (auth)
+      GST_ELEMENT_ERROR (e, RESOURCE, NOT_AUTHORIZED,
+          ("The realtime service refused the credentials: %s", text.c_str ()),
+          (nullptr));
+    else if (error.http_status == 0)
+      GST_ELEMENT_ERROR (e, RESOURCE, OPEN_READ_WRITE,
+          ("The realtime call could not be made: %s", text.c_str ()), (nullptr));
+    else
+      GST_ELEMENT_ERROR (e, RESOURCE, FAILED,
+          ("The realtime service refused the call: %s", text.c_str ()),
+          (nullptr));
+    gst_object_unref (e);
+  }
+
+  void on_audio (GstBuffer *buffer) override
+  {
+    if (audio_)
+      audio_ (buffer);
+  }
+
+ private:
+  GWeakRef element_;
+  std::function<void (GstBuffer *)> audio_;
+};
+
+RealtimeLink::RealtimeLink (GstElement *element, bool primary)
+    : element_ (element), primary_ (primary)
+{
+  g_object_set_qdata (G_OBJECT (element), link_quark, this);
+}
+
+RealtimeLink::~RealtimeLink ()
+{
+  leave ();
+  if (provider_)
+    gst_object_unref (provider_);
+}
+
+RealtimeLink *RealtimeLink::of (gpointer element)
+{
+  return static_cast<RealtimeLink *> (g_object_get_qdata (G_OBJECT (element),
+          link_quark));
+}
+
+void RealtimeLink::install (GObjectClass *klass)
+{
+  const guint first_prop = kFirstProp;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    GST_DEBUG_CATEGORY_INIT (link_debug, "openairealtimelink", 0,
+        "What the realtime media elements share");
+    link_quark = g_quark_from_static_string ("openairealtime-link");
+  });
+  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property (klass, first_prop + PROP_SESSION,
+      g_param_spec_string ("session", "Session",
+          "Name of the call this element belongs to: a sink and a src with the "
+          "same name in one pipeline share one call (default: one call per "
+          "pipeline)", nullptr, rw));
+  g_object_class_install_property (klass, first_prop + PROP_CLIENT_SECRET,
+      g_param_spec_string ("client-secret", "Client secret",
+          "An ephemeral secret (ek_...) the application already holds; when "
+          "set, no provider is used. Write-only", nullptr,
+          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (klass, first_prop + PROP_API_BASE,
+      g_param_spec_string ("api-base", "API base URL",
+          "Where calls started with client-secret are posted; without "
+          "client-secret the provider's api-base is used", "https://api.openai.com",
+          rw));
+  g_object_class_install_property (klass, first_prop + PROP_LATENCY,
+      g_param_spec_uint ("latency", "Latency",
+          "Jitter buffer of the agent's incoming audio, in milliseconds (set "
+          "by the element that starts the call)", 0, 2000, 40, rw));
+
+  /**
+   * server-event:
+   * @type: the event's "type"
+   * @json: the whole event as JSON text
+   *
+   * Emitted, from an internal thread, for every event the service sends.
+   * The same event is posted as an element message named
+   * "openai-realtime-event" (fields type and json) by one element of the call.
+   */
+  GType type = G_OBJECT_CLASS_TYPE (klass);
+  g_signal_new ("server-event", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+      nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /**
+   * send-event:
+   * @json: one client event as JSON text, e.g. {"type":"response.create"}
+   *
+   * Sends a client event on the call's data channel. Returns FALSE, with a
+   * warning, when the text is not a JSON event, is over the channel's message
+   * size limit, or the channel is not open.
+   */
+  g_signal_new_class_handler ("send-event", type,
+      (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (send_event_action), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+}
+
+bool RealtimeLink::set_property (guint prop_id, const GValue *value)
+{
+  if (prop_id < first_prop_id || prop_id >= first_prop_id + N_PROPS)
+    return false;
+  std::lock_guard<std::mutex> l (lock_);
+  const char *s = G_VALUE_HOLDS_STRING (value) ? g_value_get_string (value) : nullptr;
+  switch (prop_id - first_prop_id) {
+    case PROP_SESSION: session_ = s ? s : ""; break;
+    case PROP_CLIENT_SECRET:
+      client_secret_ = s ? s : "";
+      rt::register_secret (client_secret_);
+      break;
+    case PROP_API_BASE: api_base_ = s ? s : ""; break;
+    case PROP_LATENCY: latency_ms_ = g_value_get_uint (value); break;
+  }
+  return true;
+}
+
+bool RealtimeLink::get_property (guint prop_id, GValue *value)
+{
+  if (prop_id < first_prop_id || prop_id >= first_prop_id + N_PROPS)
+    return false;
+  std::lock_guard<std::mutex> l (lock_);
+  switch (prop_id - first_prop_id) {
+    case PROP_SESSION:
+      g_value_set_string (value, session_.empty () ? nullptr : session_.c_str ());
+      break;
+    case PROP_API_BASE:
+      g_value_set_string (value, api_base_.empty () ? "https://api.openai.com" :
+          api_base_.c_str ());
+      break;
+    case PROP_LATENCY: g_value_set_uint (value, latency_ms_); break;
+    default: return false;  /* client-secret is write-only */
+  }
+  return true;
+}
+
+void RealtimeLink::set_context (GstContext *context)
+{
+  GstEphemeralTokenProvider *p = gst_ephemeral_token_provider_from_context (context);
+  if (!p)
+    return;
+  std::lock_guard<std::mutex> l (lock_);
+  if (provider_)
+    gst_object_unref (provider_);
+  provider_ = p;
+}
+
+bool RealtimeLink::join ()
+{
+  bool have_provider;
+  {
+    std::lock_guard<std::mutex> l (lock_);
+    if (call_)
+      return true;
+    have_provider = provider_ != nullptr;
+  }
+  /* The standard context dance: an application or the bin (which keeps the
+   * provider's have-context) answers need-context synchronously, through
+   * set_context(). */
+  if (!have_provider) {
+    if (GstContext *ctx = gst_element_get_context (element_,
+            GST_EPHEMERAL_TOKEN_PROVIDER_CONTEXT)) {
+      set_context (ctx);
+      gst_context_unref (ctx);
+    } else {
+      gst_element_post_message (element_, gst_message_new_need_context (
+              GST_OBJECT (element_), GST_EPHEMERAL_TOKEN_PROVIDER_CONTEXT));
+    }
+  }
+
+  std::lock_guard<std::mutex> l (lock_);
+  GstEphemeralTokenProvider *provider = provider_ ?
+      GST_EPHEMERAL_TOKEN_PROVIDER (gst_object_ref (provider_)) : nullptr;
+  if (!provider && client_secret_.empty ()) {
+    GST_INFO_OBJECT (element_, "no token provider in the pipeline: using one "
+        "configured from the environment");
+    provider = gst_ephemeral_token_provider_new_implicit ();
+  }
+
+  std::shared_ptr<rt::CredentialSource> source;
+  rt::CallSettings settings;
+  settings.jitterbuffer_ms = latency_ms_;
+  if (provider) {
+    auto minter = gst_ephemeral_token_provider_get_minter (provider);
+    settings.session = minter->snapshot ().session;
+    if (!client_secret_.empty ())
+      source = std::make_shared<rt::FixedSecret> (client_secret_,
+          api_base_.empty () ? minter->snapshot ().api_base : api_base_);
+    else
+      source = minter;
+    gst_object_unref (provider);
+  } else {
+    source = std::make_shared<rt::FixedSecret> (client_secret_,
+        api_base_.empty () ? "https://api.openai.com" : api_base_);
+  }
+
+  call_ = rt::Call::obtain (call_key (element_, session_));
+  observer_ = std::make_shared<Observer> (element_, on_audio);
+  call_->add_observer (observer_, primary_);
+  call_->start (source, settings);
+  GST_DEBUG_OBJECT (element_, "joined call %s", call_key (element_, session_).c_str ());
+  return true;
+}
+
+void RealtimeLink::leave ()
+{
+  std::shared_ptr<rt::Call> call;
+  std::shared_ptr<Observer> observer;
+  {
+    std::lock_guard<std::mutex> l (lock_);
+    call = std::move (call_);
+    observer = std::move (observer_);
+  }
+  if (call && observer)
+    call->remove_observer (observer);
+  /* If this was the last holder, the call hangs up here. */
+  call.reset ();
+}
+
+std::shared_ptr<rt::Call> RealtimeLink::call () const
+{
+  std::lock_guard<std::mutex> l (lock_);
+  return call_;
+}
+
+bool RealtimeLink::send_event (const char *json)
+{
+  auto c = call ();
+  std::string error;
+  if (!json) {
+    error = "no event given";
+  } else if (!c) {
+    error = "the element is not in a call (it starts in PAUSED)";
+  } else if (c->send_event (json, &error)) {
+    return true;
+  }
+  GST_WARNING_OBJECT (element_, "send-event refused: %s", error.c_str ());
+  return false;
+}
