@@ -25,17 +25,15 @@ namespace {
  * silently dropped by send_string, so they are refused here. */
 constexpr gsize kDefaultMaxMessage = 65536;
 
-/* The DTLS certificate is generated on first use, once per process, and
- * costs 65-450 ms; make it before the first offer needs it. */
-void prewarm_dtls ()
+/* True for http://127.x.x.x, localhost and [::1] bases. */
+bool is_loopback_base (const std::string &base)
 {
-  static std::once_flag once;
-  std::call_once (once, [] {
-    std::thread ([] {
-      if (GstElement *dec = gst_element_factory_make ("dtlsdec", nullptr))
-        gst_object_unref (dec);
-    }).detach ();
-  });
+  GUri *uri = g_uri_parse (base.c_str (), G_URI_FLAGS_NONE, nullptr);
+  if (!uri)
+    return false;
+  std::string host = g_uri_get_host (uri) ? g_uri_get_host (uri) : "";
+  g_uri_unref (uri);
+  return host == "localhost" || host == "::1" || host.rfind ("127.", 0) == 0;
 }
 
 std::mutex registry_lock;
@@ -52,6 +50,18 @@ gsize max_message_size_of (const std::string &sdp)
 }
 
 }  // namespace
+
+void prewarm_dtls ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+    /* dtlsdec makes the process's certificate when it is created. */
+    std::thread ([] {
+      if (GstElement *dec = gst_element_factory_make ("dtlsdec", nullptr))
+        gst_object_unref (dec);
+    }).detach ();
+  });
+}
 
 const char *call_state_name (CallState state)
 {
@@ -301,6 +311,15 @@ struct Call::Impl {
               "stun-pacing-timer"))
         g_object_set (agent, "stun-pacing-timer", 5u, nullptr);
       g_object_unref (agent);
+    }
+    /* libnice leaves loopback out whenever another interface exists, so a
+     * far end on this host (the local server) would be unreachable: gather
+     * on loopback alone then, which also keeps that traffic on the host. */
+    if (is_loopback_base (credential_source->api_base ())) {
+      gboolean added = FALSE;
+      g_signal_emit_by_name (ice, "add-local-ip-address", "127.0.0.1", &added);
+      GST_DEBUG ("call %s: the far end is on this host: ICE on loopback (%d)",
+          name.c_str (), added);
     }
     g_object_unref (ice);
   }
@@ -680,8 +699,11 @@ struct Call::Impl {
     }
     if (src)
       gst_object_unref (src);
-    if (bus_watch)
-      g_source_remove (bus_watch);
+    if (bus_watch) {
+      GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
+      gst_bus_remove_watch (bus);
+      gst_object_unref (bus);
+    }
     if (pipeline)
       gst_object_unref (pipeline);
     pipeline = webrtc = nullptr;

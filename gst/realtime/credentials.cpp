@@ -36,6 +36,20 @@ SecretMinter::Settings SecretMinter::snapshot () const
   return settings_;
 }
 
+SecretMinter::Settings SecretMinter::resolved () const
+{
+  std::lock_guard<std::mutex> lock (lock_);
+  Settings s = settings_;
+  if (resolve_)
+    resolve_ (s);
+  return s;
+}
+
+std::string SecretMinter::api_base () const
+{
+  return normalize_base (resolved ().api_base);
+}
+
 unsigned SecretMinter::minted () const
 {
   std::lock_guard<std::mutex> lock (lock_);
@@ -45,12 +59,7 @@ unsigned SecretMinter::minted () const
 void SecretMinter::fetch (HttpClient &http,
     std::function<void (CredentialsResult)> done)
 {
-  Settings s = snapshot ();
-  {
-    std::lock_guard<std::mutex> lock (lock_);
-    if (resolve_)
-      resolve_ (s);
-  }
+  Settings s = resolved ();
   register_secret (s.api_key);
   std::string base = normalize_base (s.api_base);
   if (s.api_key.empty ()) {

@@ -34,6 +34,9 @@ class CredentialSource {
   /* Called and answered on the worker that owns http. */
   virtual void fetch (HttpClient &http,
       std::function<void (CredentialsResult)> done) = 0;
+  /* Where calls will go, known before fetching (the call prepares ICE for
+   * it while the secret is minted). */
+  virtual std::string api_base () const = 0;
 };
 
 class SecretMinter : public CredentialSource,
@@ -52,9 +55,12 @@ class SecretMinter : public CredentialSource,
    * defaults that depend on what else is set. */
   void set_resolver (std::function<void (Settings &)> resolve);
   Settings snapshot () const;
+  /* The snapshot a fetch would use: with the resolver applied. */
+  Settings resolved () const;
 
   void fetch (HttpClient &http,
       std::function<void (CredentialsResult)> done) override;
+  std::string api_base () const override;
 
   /* Secrets minted so far (for statistics and tests). */
   unsigned minted () const;
@@ -71,6 +77,7 @@ class FixedSecret : public CredentialSource {
   FixedSecret (std::string secret, std::string api_base);
   void fetch (HttpClient &http,
       std::function<void (CredentialsResult)> done) override;
+  std::string api_base () const override { return credentials_.api_base; }
 
  private:
   Credentials credentials_;

@@ -105,6 +105,8 @@ RealtimeLink::RealtimeLink (GstElement *element, bool primary)
     : element_ (element), primary_ (primary)
 {
   g_object_set_qdata (G_OBJECT (element), link_quark, this);
+  /* As early as an element exists: a call starts right after. */
+  rt::prewarm_dtls ();
 }
 
 RealtimeLink::~RealtimeLink ()

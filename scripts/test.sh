@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the whole test suite; the last line is
+# "N passed, N failed". With CI=true the suite runs a second time in an
+# AddressSanitizer/UBSan build.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+run_suite() {
+  local builddir="$1"; shift
+  if ! scripts/setup.sh "$builddir" "$@"; then
+    echo "build in $builddir failed"
+    failed=$((failed + 1))
+    return
+  fi
+  meson test -C "$builddir" --print-errorlogs --num-processes 1
+  local json="$builddir/meson-logs/testlog.json"
+  if [ -f "$json" ]; then
+    local p f
+    p=$(grep -c '"result": "OK"' "$json" || true)
+    f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$json" || true)
+    passed=$((passed + p))
+    failed=$((failed + f))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
+run_suite build
+if [ "${CI:-}" = "true" ] || [ "${SANITIZE:-}" = "1" ]; then
+  run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,452 @@
+/* The elements against the local realtime server, over real WebRTC on
+ * loopback: what a user of openairealtimesink/src would notice. */
+#include "audio_analysis.h"
+#include "local_server.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/check/gstcheck.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+static test::LocalServer server;
+
+/* One user pipeline: input ! openairealtimesink, openairealtimesrc ! appsink,
+ * with everything it reports recorded for the assertions. */
+struct Session {
+  GstElement *pipeline = nullptr;
+  GstElement *src = nullptr;
+  GstElement *sink = nullptr;
+
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> signalled;  /* server-event types, in order */
+  std::vector<std::string> signalled_json;
+  std::vector<std::string> posted;     /* element message types */
+  std::vector<std::string> errors;     /* error message texts */
+  std::vector<int16_t> audio;          /* what the src gave, 48 kHz mono */
+
+  explicit Session (const std::string &provider_props,
+      const std::string &input = "audiotestsrc is-live=true freq=440 volume=0.5",
+      const std::string &src_props = "")
+  {
+    std::string desc = "ephemeraltokenprovider name=p api-base=" + server.base +
+        " " + provider_props + " " + input + " ! openairealtimesink name=sink "
+        "openairealtimesrc name=src " + src_props +
+        " ! appsink name=out sync=false";
+    GError *error = nullptr;
+    pipeline = gst_parse_launch (desc.c_str (), &error);
+    fail_unless (pipeline != nullptr, "%s", error ? error->message : "");
+    src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+    sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+    g_signal_connect (src, "server-event", G_CALLBACK (on_event), this);
+    GstElement *out = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+    GstAppSinkCallbacks cb = {};
+    cb.new_sample = on_sample;
+    gst_app_sink_set_callbacks (GST_APP_SINK (out), &cb, this, nullptr);
+    gst_object_unref (out);
+    GstBus *bus = gst_element_get_bus (pipeline);
+    gst_bus_set_sync_handler (bus, on_bus, this, nullptr);
+    gst_object_unref (bus);
+  }
+
+  ~Session ()
+  {
+    stop ();
+    gst_object_unref (src);
+    gst_object_unref (sink);
+    gst_object_unref (pipeline);
+  }
+
+  void play () { gst_element_set_state (pipeline, GST_STATE_PLAYING); }
+  void stop () { gst_element_set_state (pipeline, GST_STATE_NULL); }
+
+  static void on_event (GstElement *, const char *type, const char *json,
+      gpointer data)
+  {
+    auto *self = static_cast<Session *> (data);
+    std::lock_guard<std::mutex> l (self->m);
+    self->signalled.emplace_back (type);
+    self->signalled_json.emplace_back (json);
+    self->cv.notify_all ();
+  }
+
+  static GstFlowReturn on_sample (GstAppSink *appsink, gpointer data)
+  {
+    auto *self = static_cast<Session *> (data);
+    GstSample *sample = gst_app_sink_pull_sample (appsink);
+    GstMapInfo map;
+    GstBuffer *buf = gst_sample_get_buffer (sample);
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    {
+      std::lock_guard<std::mutex> l (self->m);
+      auto *p = reinterpret_cast<const int16_t *> (map.data);
+      self->audio.insert (self->audio.end (), p, p + map.size / 2);
+      self->cv.notify_all ();
+    }
+    gst_buffer_unmap (buf, &map);
+    gst_sample_unref (sample);
+    return GST_FLOW_OK;
+  }
+
+  static GstBusSyncReply on_bus (GstBus *, GstMessage *msg, gpointer data)
+  {
+    auto *self = static_cast<Session *> (data);
+    std::lock_guard<std::mutex> l (self->m);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = nullptr;
+      gst_message_parse_error (msg, &err, nullptr);
+      self->errors.emplace_back (err->message);
+      g_error_free (err);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+        gst_message_has_name (msg, "openai-realtime-event")) {
+      self->posted.emplace_back (gst_structure_get_string (
+              gst_message_get_structure (msg), "type"));
+    }
+    self->cv.notify_all ();
+    gst_message_unref (msg);
+    return GST_BUS_DROP;
+  }
+
+  /* Waits until pred() holds (under the lock); false on timeout. */
+  template <typename Pred> bool wait (Pred pred, std::chrono::milliseconds t = 10s)
+  {
+    std::unique_lock<std::mutex> l (m);
+    return cv.wait_for (l, t, pred);
+  }
+
+  bool wait_event (const std::string &type, std::chrono::milliseconds t = 10s)
+  {
+    return wait ([&] {
+      return std::find (signalled.begin (), signalled.end (), type) !=
+          signalled.end ();
+    }, t);
+  }
+
+  size_t count_event (const std::string &type)
+  {
+    std::lock_guard<std::mutex> l (m);
+    return std::count (signalled.begin (), signalled.end (), type);
+  }
+
+  size_t audio_size ()
+  {
+    std::lock_guard<std::mutex> l (m);
+    return audio.size ();
+  }
+
+  /* Waits for at least n samples of audio after position from. */
+  bool wait_audio (size_t from, size_t n, std::chrono::milliseconds t = 10s)
+  {
+    return wait ([&] { return audio.size () >= from + n; }, t);
+  }
+
+  bool send (const char *json)
+  {
+    gboolean ok = FALSE;
+    g_signal_emit_by_name (src, "send-event", json, &ok);
+    return ok;
+  }
+};
+
+/* Validates every client event the server received against the service's
+ * published shapes (../shared/protocol/validate-events). */
+static void validate_client_events (JsonNode *log)
+{
+  const char *validator = g_getenv ("VALIDATE_EVENTS");
+  if (!validator || !g_file_test (validator, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_print ("validate-events not found: client events not validated\n");
+    return;
+  }
+  gchar *path = nullptr;
+  gint fd = g_file_open_tmp ("client-events-XXXXXX.jsonl", &path, nullptr);
+  fail_unless (fd >= 0);
+  GString *lines = g_string_new (nullptr);
+  int n = 0;
+  JsonArray *calls = json_object_get_array_member (json_node_get_object (log), "calls");
+  for (guint i = 0; i < json_array_get_length (calls); i++) {
+    JsonArray *events = json_object_get_array_member (
+        json_array_get_object_element (calls, i), "events");
+    for (guint j = 0; events && j < json_array_get_length (events); j++) {
+      gchar *text = json_to_string (json_array_get_element (events, j), FALSE);
+      g_string_append_printf (lines, "%s\n", text);
+      g_free (text);
+      n++;
+    }
+  }
+  fail_unless (g_file_set_contents (path, lines->str, lines->len, nullptr));
+  g_string_free (lines, TRUE);
+  close (fd);
+  fail_unless (n > 0, "the server saw no client event at all");
+  gchar *out = nullptr;
+  gint status = 0;
+  const gchar *argv[] = { validator, path, nullptr };
+  fail_unless (g_spawn_sync (nullptr, (gchar **) argv, nullptr,
+          G_SPAWN_DEFAULT, nullptr, nullptr, &out, nullptr, &status, nullptr));
+  fail_unless (g_spawn_check_wait_status (status, nullptr),
+      "client events do not match the service's shapes:\n%s", out);
+  g_free (out);
+  g_unlink (path);
+  g_free (path);
+}
+
+static JsonObject *only_call (JsonNode *log)
+{
+  JsonArray *calls = json_object_get_array_member (json_node_get_object (log), "calls");
+  fail_unless_equals_int (json_array_get_length (calls), 1);
+  return json_array_get_object_element (calls, 0);
+}
+
+GST_START_TEST (test_echo_response_and_teardown)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  {
+    Session s ("instructions=\"Answer in one short sentence.\" token-ttl=120 "
+        "api-key=" + server.api_key);
+    s.play ();
+    fail_unless (s.wait_event ("session.created"), "no session.created");
+    fail_unless (s.wait_event ("session.updated"), "no session.updated");
+
+    /* The echo of our 440 Hz tone comes back through the src. */
+    size_t mark = s.audio_size ();
+    fail_unless (s.wait ([&] {
+      return test::first_loud_window (s.audio, mark, 9600, 0.05) >= 0 &&
+          s.audio.size () > size_t (test::first_loud_window (s.audio, mark, 9600,
+                  0.05)) + 24000;
+    }), "no echo came back");
+    {
+      std::lock_guard<std::mutex> l (s.m);
+      long at = test::first_loud_window (s.audio, mark, 9600, 0.05);
+      double f = test::dominant_frequency (s.audio, at + 4800, 19200);
+      fail_unless (f > 430 && f < 450, "echo at %.0f Hz, not 440", f);
+    }
+
+    /* Asked to answer, the agent speaks (a 660 Hz tone) with a transcript. */
+    mark = s.audio_size ();
+    fail_unless (s.send ("{\"type\":\"response.create\"}"));
+    fail_unless (s.wait_event ("response.created"));
+    fail_unless (s.wait_event ("output_audio_buffer.started"));
+    fail_unless (s.wait_event ("response.output_audio_transcript.done"));
+    fail_unless (s.wait_event ("response.done"));
+    fail_unless (s.wait_event ("output_audio_buffer.stopped"));
+    fail_unless (s.count_event ("response.output_audio_transcript.delta") >= 2);
+    {
+      std::lock_guard<std::mutex> l (s.m);
+      bool heard = false;
+      for (size_t i = mark; i + 9600 <= s.audio.size () && !heard; i += 4800)
+        heard = test::rms (s.audio, i, 9600) > 0.05 &&
+            std::abs (test::dominant_frequency (s.audio, i, 9600) - 660) < 10;
+      fail_unless (heard, "the agent's 660 Hz answer was not heard");
+      /* Every event came as a signal and, once, as a bus message. */
+      fail_unless (std::count (s.posted.begin (), s.posted.end (),
+              "response.done") == 1);
+      fail_unless (std::count (s.posted.begin (), s.posted.end (),
+              "session.created") == 1);
+      bool transcript = false;
+      for (auto &j : s.signalled_json)
+        transcript |= j.find ("\"transcript\"") != std::string::npos &&
+            j.find ("response.output_audio_transcript.done") != std::string::npos;
+      fail_unless (transcript);
+      fail_unless (s.errors.empty (), "%s", s.errors.empty () ? "" : s.errors[0].c_str ());
+    }
+  }  /* the pipeline goes to NULL: the call must be hung up */
+
+  JsonNode *log = server.log ();
+  fail_unless (log != nullptr);
+  std::string query;
+  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/client_secrets"), 1);
+  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/calls", &query), 2);
+  fail_unless (query.find ("model") == std::string::npos, "query: %s", query.c_str ());
+  JsonObject *secret = json_array_get_object_element (json_object_get_array_member (
+          json_node_get_object (log), "secrets"), 0);
+  fail_unless_equals_int (json_object_get_int_member (secret, "ttl"), 120);
+  JsonObject *call = only_call (log);
+  fail_unless (json_object_get_boolean_member (call, "hangup"), "not hung up");
+  JsonObject *update = json_array_get_object_element (
+      json_object_get_array_member (call, "events"), 0);
+  fail_unless_equals_string (json_object_get_string_member (update, "type"),
+      "session.update");
+  fail_unless_equals_string (json_object_get_string_member (
+          json_object_get_object_member (update, "session"), "instructions"),
+      "Answer in one short sentence.");
+  validate_client_events (log);
+  json_node_unref (log);
+}
+GST_END_TEST;
+
+/* A refusal: one clear error that quotes the service, and no second try. */
+static void expect_single_error (Session &s, const char *quote)
+{
+  s.play ();
+  fail_unless (s.wait ([&] { return !s.errors.empty (); }), "no error");
+  std::lock_guard<std::mutex> l (s.m);
+  fail_unless_equals_int (s.errors.size (), 1);
+  fail_unless (s.errors[0].find (quote) != std::string::npos,
+      "error '%s' does not say '%s'", s.errors[0].c_str (), quote);
+}
+
+GST_START_TEST (test_mint_unauthorized)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  {
+    Session s ("api-key=not-the-right-key-0000");
+    expect_single_error (s, "Incorrect API key");
+    s.stop ();
+  }
+  JsonNode *log = server.log ();
+  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/client_secrets"), 1);
+  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/calls"), 0);
+  json_node_unref (log);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_call_unauthorized)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  fail_unless (server.control ("/control/fault", "{\"reject_calls\":1,\"status\":401,"
+          "\"body\":\"{\\\"error\\\":{\\\"message\\\":\\\"The ephemeral key has "
+          "been revoked.\\\",\\\"type\\\":\\\"invalid_request_error\\\","
+          "\\\"code\\\":\\\"invalid_api_key\\\",\\\"param\\\":null}}\"}"));
+  {
+    Session s ("api-key=" + server.api_key);
+    expect_single_error (s, "The ephemeral key has been revoked.");
+    guint64 dropped = 0, sent = 0;
+    g_object_get (s.sink, "audio-dropped", &dropped, "audio-sent", &sent, nullptr);
+    fail_unless_equals_uint64 (sent, 0);
+    s.stop ();
+  }
+  JsonNode *log = server.log ();
+  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/calls"), 1);
+  json_node_unref (log);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_call_bad_request)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  fail_unless (server.control ("/control/fault", "{\"reject_calls\":1,\"status\":400,"
+          "\"body\":\"{\\\"error\\\":{\\\"message\\\":\\\"Invalid value: "
+          "'robot'. Supported values are: 'alloy', 'marin'.\\\",\\\"type\\\":"
+          "\\\"invalid_request_error\\\",\\\"code\\\":\\\"invalid_value\\\","
+          "\\\"param\\\":\\\"session.audio.output.voice\\\"}}\"}"));
+  {
+    Session s ("api-key=" + server.api_key);
+    expect_single_error (s, "Invalid value: 'robot'");
+    s.stop ();
+  }
+  JsonNode *log = server.log ();
+  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/calls"), 1);
+  json_node_unref (log);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_send_event_refusals)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  Session s ("api-key=" + server.api_key);
+  /* Not in a call yet: refused, not queued. */
+  fail_if (s.send ("{\"type\":\"response.create\"}"));
+  s.play ();
+  fail_unless (s.wait_event ("session.created"));
+  fail_if (s.send ("{\"type\": "));
+  fail_if (s.send ("[1, 2]"));
+  fail_if (s.send ("{\"no_type\": 1}"));
+  std::string huge = "{\"type\":\"conversation.item.create\",\"pad\":\"" +
+      std::string (70000, 'x') + "\"}";
+  fail_if (s.send (huge.c_str ()), "over 64 KiB must be refused, not dropped");
+  fail_unless (s.send ("{\"type\":\"input_audio_buffer.clear\"}"));
+  fail_unless (s.wait_event ("input_audio_buffer.cleared"));
+  std::lock_guard<std::mutex> l (s.m);
+  fail_unless (s.errors.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_client_secret_listen_only)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  /* An application that minted its own secret hands it to a lone src. */
+  SoupSession *session = soup_session_new ();
+  SoupMessage *msg = soup_message_new ("POST",
+      (server.base + "/v1/realtime/client_secrets").c_str ());
+  soup_message_headers_replace (soup_message_get_request_headers (msg),
+      "Authorization", ("Bearer " + server.api_key).c_str ());
+  const char *body = "{\"session\":{\"type\":\"realtime\"}}";
+  GBytes *b = g_bytes_new_static (body, strlen (body));
+  soup_message_set_request_body_from_bytes (msg, "application/json", b);
+  g_bytes_unref (b);
+  GBytes *reply = soup_session_send_and_read (session, msg, nullptr, nullptr);
+  fail_unless_equals_int (soup_message_get_status (msg), 200);
+  JsonNode *node = json_from_string ((const char *) g_bytes_get_data (reply, nullptr), nullptr);
+  std::string secret = json_object_get_string_member (json_node_get_object (node), "value");
+  json_node_unref (node);
+  g_bytes_unref (reply);
+  g_object_unref (msg);
+  g_object_unref (session);
+
+  std::string desc = "openairealtimesrc name=src client-secret=" + secret +
+      " api-base=" + server.base + " ! fakesink";
+  GstElement *pipeline = gst_parse_launch (desc.c_str (), nullptr);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  std::mutex m;
+  std::condition_variable cv;
+  bool created = false;
+  struct Ctx { std::mutex *m; std::condition_variable *cv; bool *created; } ctx { &m, &cv, &created };
+  g_signal_connect (src, "server-event", G_CALLBACK (+[] (GstElement *,
+              const char *type, const char *, gpointer d) {
+        auto *c = static_cast<Ctx *> (d);
+        std::lock_guard<std::mutex> l (*c->m);
+        if (g_str_equal (type, "session.created"))
+          *c->created = true;
+        c->cv->notify_all ();
+      }), &ctx);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  {
+    std::unique_lock<std::mutex> l (m);
+    fail_unless (cv.wait_for (l, 10s, [&] { return created; }));
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  JsonNode *log = server.log ();
+  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/client_secrets"), 1);
+  json_node_unref (log);
+}
+GST_END_TEST;
+
+static void server_up ()
+{
+  fail_unless (server.start (), "the local realtime server did not start");
+}
+
+static void server_down ()
+{
+  server.stop ();
+}
+
+static Suite *elements_suite ()
+{
+  Suite *s = suite_create ("openairealtime");
+  TCase *tc = tcase_create ("call");
+  tcase_set_timeout (tc, 60);
+  tcase_add_unchecked_fixture (tc, server_up, server_down);
+  tcase_add_test (tc, test_echo_response_and_teardown);
+  tcase_add_test (tc, test_mint_unauthorized);
+  tcase_add_test (tc, test_call_unauthorized);
+  tcase_add_test (tc, test_call_bad_request);
+  tcase_add_test (tc, test_send_event_refusals);
+  tcase_add_test (tc, test_client_secret_listen_only);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+GST_CHECK_MAIN (elements);

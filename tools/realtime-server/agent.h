@@ -1,0 +1,102 @@
+// The simulated model: answers client events, runs server VAD on the caller's audio and speaks
+// replies. Knows nothing about WebRTC: it talks to its call through AgentHost.
+#pragma once
+
+#include "options.h"
+#include "pacer.h"
+#include "session.h"
+#include "speech.h"
+#include "vad.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rts {
+
+class AgentHost {
+ public:
+  virtual ~AgentHost() = default;
+  // One complete event text for the data channel.
+  virtual void send_text(const std::string &text) = 0;
+  // Agent speech, S16LE 48 kHz mono, already paced in real time.
+  virtual void push_audio(const int16_t *samples, size_t count) = 0;
+  // Echo of the caller's audio is suspended while the agent speaks.
+  virtual void set_echo(bool enabled) = 0;
+};
+
+class Agent {
+ public:
+  Agent(AgentHost &host, const Options &options, const Session &session, SpeechSynth &synth);
+  ~Agent();
+  Agent(const Agent &) = delete;
+  Agent &operator=(const Agent &) = delete;
+
+  // The data channel opened: announce the session.
+  void on_channel_open();
+  // One client event; event is nullptr when the text was not JSON (parse_error says why).
+  void on_client_event(JsonNode *event, const std::string &parse_error);
+  // One chunk of decoded caller audio: its RMS (0..1) and length.
+  void on_input_audio(double rms, double chunk_ms);
+  // The call reached its maximum duration.
+  void on_session_expired();
+
+ private:
+  struct Response;
+
+  void emit(JsonObject *event);  // adds event_id, sends, frees
+  void send_error(const char *code, const std::string &message, const char *param,
+                  JsonObject *client_event);
+
+  void handle_session_update(JsonObject *event);
+  void handle_item_create(JsonObject *event);
+  void handle_item_retrieve(JsonObject *event);
+  void handle_item_delete(JsonObject *event);
+  void handle_item_truncate(JsonObject *event);
+  void handle_commit(JsonObject *event);
+  void handle_input_clear();
+  void handle_output_clear();
+
+  // Conversation bookkeeping: items are kept so retrieve/delete work and previous_item_id chains.
+  void add_item(JsonObject *item);  // emits conversation.item.added + .done
+  JsonObject *find_item(const std::string &id) const;
+
+  void commit_user_audio(const std::string &item_id, double seconds);
+  void start_response(JsonObject *params);
+  void begin_output(Pcm pcm);
+  void emit_words_until(double played_ms);
+  void finish_response(const char *status, const char *reason);
+  void stop_audio();  // cut playback now (no event)
+  void audio_finished();
+
+  JsonObject *response_object(const char *status) const;
+  JsonObject *assistant_item(const char *status) const;
+
+  AgentHost &host_;
+  const Options &options_;
+  Session session_;
+  SpeechSynth &synth_;
+  AudioPacer pacer_;
+  EnergyVad vad_;
+  TurnDetection turn_;
+
+  std::string conversation_id_;
+  std::map<std::string, JsonObject *> items_;
+  std::vector<std::string> item_order_;
+
+  double input_ms_ = 0;         // all caller audio so far (the VAD timeline)
+  double buffer_ms_ = 0;        // caller audio not yet committed
+  double heard_seconds_ = 0;    // the last user turn, for the default reply
+  std::string speech_item_id_;  // the user item of the turn in progress
+  bool voice_locked_ = false;   // the assistant has spoken: the voice is frozen
+
+  std::unique_ptr<Response> response_;  // the response being generated, if any
+  std::string playing_response_id_;     // whose audio the pacer is playing
+  std::string last_response_id_;
+};
+
+}  // namespace rts

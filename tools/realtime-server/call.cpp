@@ -1,0 +1,630 @@
+#include "call.h"
+
+#include "json_util.h"
+#include "main_thread.h"
+#include "sdp_util.h"
+
+#include <gst/app/app.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+namespace rts {
+
+namespace {
+
+// Answer this long after the last local candidate when gathering has not said it is complete.
+// Only host candidates on one address are gathered, so one candidate is the normal total.
+constexpr guint kCandidateSettleMs = 1;
+// Never wait longer than this for candidates: 1.22.0 may never report gathering complete.
+constexpr guint kGatherBoundMs = 500;
+// Time for the session_expired event to leave before the media goes away.
+constexpr guint kExpiryGraceMs = 200;
+
+const char *const kAudioCaps = "audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved";
+
+std::map<guint, Call *> &live_calls() {
+  static std::map<guint, Call *> calls;
+  return calls;
+}
+
+guint next_serial() {
+  static guint serial = 0;
+  return ++serial;
+}
+
+// REALTIME_SERVER_EVENT_LOG=FILE appends every event sent, one per line, for validate-events.
+void log_sent_event(const std::string &text) {
+  static FILE *file = [] {
+    const char *path = g_getenv("REALTIME_SERVER_EVENT_LOG");
+    return path && *path ? fopen(path, "a") : nullptr;
+  }();
+  if (!file) return;
+  fprintf(file, "%s\n", text.c_str());
+  fflush(file);
+}
+
+double now_ms_since(gint64 start_us) { return (g_get_monotonic_time() - start_us) / 1000.0; }
+
+// Time for a data channel close to reach the peer before the media goes away.
+constexpr guint kCloseLingerMs = 150;
+
+void release_pipeline(GstElement *pipeline) {
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
+// Pipelines of gracefully ended calls, by the timer that will release them.
+std::map<guint, GstElement *> &lingering() {
+  static std::map<guint, GstElement *> pipelines;
+  return pipelines;
+}
+
+void linger_then_release(GstElement *pipeline) {
+  guint timer = g_timeout_add(
+      kCloseLingerMs,
+      [](gpointer p) -> gboolean {
+        auto *pipeline = static_cast<GstElement *>(p);
+        for (auto it = lingering().begin(); it != lingering().end(); ++it) {
+          if (it->second == pipeline) {
+            lingering().erase(it);
+            break;
+          }
+        }
+        release_pipeline(pipeline);
+        return G_SOURCE_REMOVE;
+      },
+      pipeline);
+  lingering()[timer] = pipeline;
+}
+
+}  // namespace
+
+// The part of a call its streaming thread touches: shared with the appsink callbacks so it
+// lives as long as either needs it.
+struct MediaTap {
+  MediaTap(GstElement *src, guint call_serial, bool allowed)
+      : appsrc(GST_ELEMENT(gst_object_ref(src))), serial(call_serial), echo_allowed(allowed) {}
+  ~MediaTap() { gst_object_unref(appsrc); }
+  MediaTap(const MediaTap &) = delete;
+  MediaTap &operator=(const MediaTap &) = delete;
+
+  GstElement *appsrc;
+  const guint serial;
+  const bool echo_allowed;          // --no-echo clears it
+  std::atomic<bool> echo{true};     // false while the agent speaks
+};
+
+// Streaming thread: echo the decoded caller audio at once (so the round trip is measurable),
+// and hand its level to the agent on the main context.
+GstFlowReturn Call::on_new_sample_cb(GstAppSink *sink, gpointer data) {
+  const MediaTap &tap = **static_cast<std::shared_ptr<MediaTap> *>(data);
+  GstSample *sample = gst_app_sink_pull_sample(sink);
+  if (!sample) return GST_FLOW_EOS;
+  GstBuffer *buffer = gst_sample_get_buffer(sample);
+  GstMapInfo map;
+  double sum = 0;
+  size_t count = 0;
+  if (buffer && gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    const int16_t *s = reinterpret_cast<const int16_t *>(map.data);
+    count = map.size / 2;
+    for (size_t i = 0; i < count; i++) sum += double(s[i]) * s[i];
+    gst_buffer_unmap(buffer, &map);
+  }
+  if (count > 0 && tap.echo_allowed && tap.echo.load()) {
+    // A fresh buffer without timestamps: appsrc (do-timestamp) stamps it with its push time.
+    GstBuffer *copy = gst_buffer_new();
+    gst_buffer_copy_into(copy, buffer, GST_BUFFER_COPY_MEMORY, 0, -1);
+    gst_app_src_push_buffer(GST_APP_SRC(tap.appsrc), copy);
+  }
+  gst_sample_unref(sample);
+  if (count > 0) {
+    double rms = std::sqrt(sum / count) / 32768.0;
+    double chunk_ms = count * 1000.0 / kSampleRate;
+    guint serial = tap.serial;
+    run_on_main([serial, rms, chunk_ms]() {
+      Call *call = lookup(serial);
+      if (call && call->agent_) call->agent_->on_input_audio(rms, chunk_ms);
+    });
+  }
+  return GST_FLOW_OK;
+}
+
+Call::Call(const std::string &id, const Options &options, const Session &session,
+           std::shared_ptr<CallRecord> record, SpeechSynth &synth, EndedCallback ended)
+    : id_(id),
+      serial_(next_serial()),
+      options_(options),
+      record_(std::move(record)),
+      ended_cb_(std::move(ended)),
+      agent_(std::make_unique<Agent>(*this, options, session, synth)) {
+  live_calls()[serial_] = this;
+}
+
+Call::~Call() {
+  if (!ended_) end("dropped", Teardown::Abrupt);
+  live_calls().erase(serial_);
+}
+
+Call *Call::lookup(guint serial) {
+  auto it = live_calls().find(serial);
+  return it == live_calls().end() || it->second->ended_ ? nullptr : it->second;
+}
+
+bool Call::build_pipeline(int opus_pt, std::string *error) {
+  // Outgoing: live appsrc stamped on push -> Opus at the offer's payload type -> webrtcbin.
+  // Incoming: linked on pad-added -> decoded to S16LE 48 kHz mono -> appsink.
+  gchar *description = g_strdup_printf(
+      "webrtcbin name=webrtc bundle-policy=max-bundle latency=40 "
+      "appsrc name=src is-live=true format=time do-timestamp=true caps=%s "
+      "! audioconvert ! audioresample ! opusenc frame-size=20 audio-type=voice "
+      "! rtpopuspay pt=%d "
+      "! application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=%d "
+      "! webrtc.sink_0 "
+      "rtpopusdepay name=depay ! opusdec ! audioconvert ! audioresample ! %s "
+      "! appsink name=sink sync=false",
+      kAudioCaps, opus_pt, opus_pt, kAudioCaps);
+  GError *err = nullptr;
+  pipeline_ = gst_parse_launch(description, &err);
+  g_free(description);
+  if (!pipeline_ || err) {
+    *error = err ? err->message : "could not build the call pipeline";
+    if (err) g_error_free(err);
+    if (pipeline_) gst_object_unref(pipeline_);
+    pipeline_ = nullptr;
+    return false;
+  }
+  webrtc_ = gst_bin_get_by_name(GST_BIN(pipeline_), "webrtc");
+  appsrc_ = gst_bin_get_by_name(GST_BIN(pipeline_), "src");
+  // Old audio is worthless to a live listener: drop the oldest rather than queue.
+  gst_util_set_object_arg(G_OBJECT(appsrc_), "leaky-type", "downstream");
+  g_object_set(appsrc_, "max-bytes", static_cast<guint64>(kSampleRate * 2 / 5), nullptr);
+
+  // Answer sendrecv: make the transceiver webrtcbin created for sink_0 say so explicitly.
+  GstPad *sink_pad = gst_element_get_static_pad(webrtc_, "sink_0");
+  GstWebRTCRTPTransceiver *trans = nullptr;
+  g_object_get(sink_pad, "transceiver", &trans, nullptr);
+  if (trans) {
+    g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, nullptr);
+    gst_object_unref(trans);
+  }
+  gst_object_unref(sink_pad);
+
+  tap_ = std::make_shared<MediaTap>(appsrc_, serial_, options_.echo);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline_), "sink");
+  GstAppSinkCallbacks callbacks = {};
+  callbacks.new_sample = on_new_sample_cb;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, new std::shared_ptr<MediaTap>(tap_),
+                             [](gpointer p) { delete static_cast<std::shared_ptr<MediaTap> *>(p); });
+  gst_object_unref(sink);
+
+  GstElement *depay = gst_bin_get_by_name(GST_BIN(pipeline_), "depay");
+  g_signal_connect_object(webrtc_, "pad-added", G_CALLBACK(on_pad_added_cb), depay,
+                          static_cast<GConnectFlags>(0));
+  gst_object_unref(depay);
+
+  gpointer serial = GUINT_TO_POINTER(serial_);
+  g_signal_connect(webrtc_, "on-ice-candidate", G_CALLBACK(on_ice_candidate_cb), serial);
+  g_signal_connect(webrtc_, "on-data-channel", G_CALLBACK(on_data_channel_cb), serial);
+  g_signal_connect(webrtc_, "notify::ice-connection-state", G_CALLBACK(on_ice_state_cb), serial);
+
+  GstBus *bus = gst_element_get_bus(pipeline_);
+  bus_watch_ = gst_bus_add_watch(
+      bus,
+      [](GstBus *, GstMessage *message, gpointer serial) -> gboolean {
+        if (Call *call = lookup(GPOINTER_TO_UINT(serial))) call->on_bus_message(message);
+        return G_SOURCE_CONTINUE;
+      },
+      serial);
+  gst_object_unref(bus);
+  configure_ice();
+  return true;
+}
+
+// Only host candidates on --address, UDP only, no UPnP wait: gathering is then immediate and
+// no traffic leaves the chosen address.
+void Call::configure_ice() {
+  GObject *ice = nullptr;
+  g_object_get(webrtc_, "ice-agent", &ice, nullptr);
+  if (!ice) return;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp"))
+    g_object_set(ice, "ice-tcp", FALSE, nullptr);
+  gboolean added = FALSE;
+  g_signal_emit_by_name(ice, "add-local-ip-address", options_.address.c_str(), &added);
+  if (!added) g_warning("call %s: could not restrict ICE to %s", id_.c_str(), options_.address.c_str());
+  GObject *agent = nullptr;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+    g_object_get(ice, "agent", &agent, nullptr);
+  if (agent) {
+    // upnp: libnice would otherwise wait its 200 ms upnp-timeout while gathering.
+    // stun-pacing-timer: checks every 5 ms instead of 20 make ICE on loopback ~4x faster.
+    g_object_set(agent, "upnp", FALSE, "stun-pacing-timer", 5u, nullptr);
+    g_object_unref(agent);
+  }
+  g_object_unref(ice);
+}
+
+void Call::start(GstSDPMessage *offer, int opus_pt, gint64 request_start_us,
+                 AnswerCallback answered) {
+  answered_cb_ = std::move(answered);
+  request_start_us_ = request_start_us;
+  std::string error;
+  bool built = build_pipeline(opus_pt, &error);
+  g_debug("call %s: pipeline built at %.1f ms", id_.c_str(), now_ms_since(request_start_us_));
+  if (!built) {
+    gst_sdp_message_free(offer);
+    fail_answer(500, "The call could not be set up: " + error);
+    end_by_itself("dropped", Teardown::Abrupt);
+    return;
+  }
+  if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    gst_sdp_message_free(offer);
+    fail_answer(500, "The call pipeline failed to start.");
+    end_by_itself("dropped", Teardown::Abrupt);
+    return;
+  }
+  g_debug("call %s: playing at %.1f ms", id_.c_str(), now_ms_since(request_start_us_));
+  GstWebRTCSessionDescription *desc =
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, offer);
+  await_promise("set-remote-description", desc, &Call::on_remote_description_set);
+  gst_webrtc_session_description_free(desc);
+
+  if (options_.max_call_seconds > 0) {
+    max_duration_timer_ = g_timeout_add_seconds(
+        static_cast<guint>(options_.max_call_seconds),
+        [](gpointer self) -> gboolean {
+          auto *call = static_cast<Call *>(self);
+          call->max_duration_timer_ = 0;
+          g_message("call %s: maximum duration reached", call->id_.c_str());
+          if (call->agent_) call->agent_->on_session_expired();
+          call->end_timer_ = g_timeout_add(
+              kExpiryGraceMs,
+              [](gpointer self) -> gboolean {
+                auto *call = static_cast<Call *>(self);
+                call->end_timer_ = 0;
+                call->end_by_itself("expired", Teardown::Graceful);
+                return G_SOURCE_REMOVE;
+              },
+              call);
+          return G_SOURCE_REMOVE;
+        },
+        this);
+  }
+}
+
+// Promise replies arrive on webrtcbin's thread; the next step runs on the main context, found
+// again by serial in case the call is gone by then.
+struct Call::PromiseStep {
+  guint serial;
+  void (Call::*step)(GstPromise *);
+};
+
+void Call::await_promise(const char *signal, GstWebRTCSessionDescription *desc,
+                         void (Call::*step)(GstPromise *)) {
+  GstPromise *promise = gst_promise_new_with_change_func(
+      promise_to_main, new PromiseStep{serial_, step},
+      [](gpointer p) { delete static_cast<PromiseStep *>(p); });
+  if (desc)
+    g_signal_emit_by_name(webrtc_, signal, desc, promise);
+  else
+    g_signal_emit_by_name(webrtc_, signal, nullptr, promise);
+  gst_promise_unref(promise);
+}
+
+void Call::promise_to_main(GstPromise *promise, gpointer data) {
+  PromiseStep step = *static_cast<PromiseStep *>(data);
+  gst_promise_ref(promise);
+  run_on_main([step, promise]() {
+    if (Call *call = lookup(step.serial)) (call->*step.step)(promise);
+    gst_promise_unref(promise);
+  });
+}
+
+namespace {
+// An error reported through a webrtcbin promise, or empty.
+std::string promise_error(GstPromise *promise) {
+  if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) return "no reply from webrtcbin";
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  if (!reply || !gst_structure_has_field(reply, "error")) return "";
+  GError *error = nullptr;
+  gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+  std::string out = error ? error->message : "unknown error";
+  if (error) g_error_free(error);
+  return out;
+}
+}  // namespace
+
+void Call::on_remote_description_set(GstPromise *promise) {
+  g_debug("call %s: remote description set at %.1f ms", id_.c_str(), now_ms_since(request_start_us_));
+  std::string error = promise_error(promise);
+  if (!error.empty()) {
+    fail_answer(400, "Invalid SDP offer: " + error);
+    end_by_itself("dropped", Teardown::Abrupt);
+    return;
+  }
+  await_promise("create-answer", nullptr, &Call::on_answer_created);
+}
+
+void Call::on_answer_created(GstPromise *promise) {
+  g_debug("call %s: answer created at %.1f ms", id_.c_str(), now_ms_since(request_start_us_));
+  std::string error = promise_error(promise);
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  if (error.empty() && reply)
+    gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer_, nullptr);
+  if (!answer_) {
+    fail_answer(400, "Could not answer the SDP offer: " + (error.empty() ? "no answer" : error));
+    end_by_itself("dropped", Teardown::Abrupt);
+    return;
+  }
+  await_promise("set-local-description", answer_, &Call::on_local_description_set);
+  bound_timer_ = g_timeout_add(
+      kGatherBoundMs,
+      [](gpointer self) -> gboolean {
+        auto *call = static_cast<Call *>(self);
+        call->bound_timer_ = 0;
+        g_warning("call %s: answering after %u ms with %zu local candidate(s)", call->id_.c_str(),
+                  kGatherBoundMs, call->local_candidates_.size());
+        call->deliver_answer();
+        return G_SOURCE_REMOVE;
+      },
+      this);
+}
+
+void Call::on_local_description_set(GstPromise *promise) {
+  std::string error = promise_error(promise);
+  if (!error.empty()) {
+    fail_answer(500, "Could not apply the SDP answer: " + error);
+    end_by_itself("dropped", Teardown::Abrupt);
+    return;
+  }
+  local_set_ = true;
+  g_debug("call %s: local description set at %.1f ms", id_.c_str(), now_ms_since(request_start_us_));
+  maybe_answer();
+}
+
+void Call::on_local_candidate(const std::string &candidate) {
+  g_debug("call %s: local candidate at %.1f ms: %s", id_.c_str(), now_ms_since(request_start_us_),
+          candidate.c_str());
+  local_candidates_.push_back(candidate);
+  maybe_answer();
+}
+
+void Call::maybe_answer() {
+  if (!answered_cb_ || !local_set_ || local_candidates_.empty()) return;
+  if (settle_timer_) g_source_remove(settle_timer_);
+  settle_timer_ = g_timeout_add(
+      kCandidateSettleMs,
+      [](gpointer self) -> gboolean {
+        auto *call = static_cast<Call *>(self);
+        call->settle_timer_ = 0;
+        call->deliver_answer();
+        return G_SOURCE_REMOVE;
+      },
+      this);
+}
+
+void Call::deliver_answer() {
+  if (settle_timer_) g_source_remove(settle_timer_);
+  if (bound_timer_) g_source_remove(bound_timer_);
+  settle_timer_ = bound_timer_ = 0;
+  if (!answered_cb_ || !answer_) return;
+  std::string sdp = answer_with_candidates(answer_->sdp, local_candidates_);
+  g_message("call %s: answer ready %.1f ms after the request (%zu candidate(s))", id_.c_str(),
+            now_ms_since(request_start_us_), local_candidates_.size());
+  AnswerCallback cb = std::move(answered_cb_);
+  answered_cb_ = nullptr;
+  cb(201, sdp);
+}
+
+void Call::fail_answer(unsigned status, const std::string &message) {
+  if (!answered_cb_) return;
+  AnswerCallback cb = std::move(answered_cb_);
+  answered_cb_ = nullptr;
+  cb(status, message);
+}
+
+void Call::on_ice_candidate_cb(GstElement *, guint, gchar *candidate, gpointer serial) {
+  std::string text = candidate;
+  guint s = GPOINTER_TO_UINT(serial);
+  run_on_main([s, text]() {
+    if (Call *call = lookup(s)) call->on_local_candidate(text);
+  });
+}
+
+void Call::on_pad_added_cb(GstElement *, GstPad *pad, gpointer depay) {
+  // Runs on a streaming thread: link at once, data is already flowing.
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  GstPad *sink = gst_element_get_static_pad(GST_ELEMENT(depay), "sink");
+  if (!gst_pad_is_linked(sink) && gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+    g_warning("could not link the incoming audio");
+  gst_object_unref(sink);
+}
+
+void Call::on_ice_state_cb(GObject *, GParamSpec *, gpointer serial) {
+  guint s = GPOINTER_TO_UINT(serial);
+  run_on_main([s]() {
+    if (Call *call = lookup(s)) call->on_ice_state_changed();
+  });
+}
+
+void Call::on_ice_state_changed() {
+  GstWebRTCICEConnectionState state;
+  g_object_get(webrtc_, "ice-connection-state", &state, nullptr);
+  if (state == ice_state_) return;  // 1.22.0 notifies some states twice
+  ice_state_ = state;
+  GEnumClass *klass = G_ENUM_CLASS(g_type_class_ref(GST_TYPE_WEBRTC_ICE_CONNECTION_STATE));
+  GEnumValue *value = g_enum_get_value(klass, state);
+  g_message("call %s: ICE %s (%.1f ms)", id_.c_str(), value ? value->value_nick : "?",
+            now_ms_since(request_start_us_));
+  g_type_class_unref(klass);
+  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) end_by_itself("dropped", Teardown::Abrupt);
+}
+
+// on-data-channel and the channel's own signals run under webrtcbin's lock: touching webrtcbin
+// there deadlocks in 1.22.0, so they only queue work.
+void Call::on_data_channel_cb(GstElement *, GstWebRTCDataChannel *channel, gpointer serial) {
+  guint s = GPOINTER_TO_UINT(serial);
+  // Connected here, not later on the main context, so no early message can be missed.
+  g_signal_connect(channel, "on-open", G_CALLBACK(+[](GstWebRTCDataChannel *, gpointer serial) {
+                     guint s = GPOINTER_TO_UINT(serial);
+                     run_on_main([s]() {
+                       if (Call *call = lookup(s)) call->on_channel_open();
+                     });
+                   }),
+                   serial);
+  g_signal_connect(channel, "on-message-string",
+                   G_CALLBACK(+[](GstWebRTCDataChannel *, gchar *text, gpointer serial) {
+                     guint s = GPOINTER_TO_UINT(serial);
+                     std::string copy = text ? text : "";
+                     run_on_main([s, copy]() {
+                       if (Call *call = lookup(s)) call->on_channel_message(copy);
+                     });
+                   }),
+                   serial);
+  g_signal_connect(channel, "on-close", G_CALLBACK(+[](GstWebRTCDataChannel *, gpointer serial) {
+                     guint s = GPOINTER_TO_UINT(serial);
+                     run_on_main([s]() {
+                       if (Call *call = lookup(s)) call->on_channel_closed();
+                     });
+                   }),
+                   serial);
+  gst_object_ref(channel);
+  run_on_main([s, channel]() {
+    if (Call *call = lookup(s))
+      call->on_channel(channel);
+    else
+      g_signal_handlers_disconnect_by_data(channel, GUINT_TO_POINTER(s));
+    gst_object_unref(channel);
+  });
+}
+
+void Call::on_channel(GstWebRTCDataChannel *channel) {
+  gchar *label = nullptr;
+  GstWebRTCDataChannelState state;
+  g_object_get(channel, "label", &label, "ready-state", &state, nullptr);
+  bool events = g_strcmp0(label, "oai-events") == 0;
+  g_message("call %s: data channel '%s' (%.1f ms)", id_.c_str(), label ? label : "",
+            now_ms_since(request_start_us_));
+  g_free(label);
+  if (!events || channel_) {
+    g_signal_handlers_disconnect_by_data(channel, GUINT_TO_POINTER(serial_));
+    return;
+  }
+  channel_ = GST_WEBRTC_DATA_CHANNEL(gst_object_ref(channel));
+  if (state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN) on_channel_open();
+}
+
+void Call::on_channel_open() {
+  if (!channel_ || channel_announced_ || !agent_) return;
+  channel_announced_ = true;
+  agent_->on_channel_open();
+}
+
+void Call::on_channel_message(const std::string &text) {
+  if (!channel_ || !agent_) return;  // a message on some other channel
+  std::string error;
+  JsonNode *node = parse_json(text, &error);
+  // The log keeps what arrived: parsed JSON, or the raw text when it was not JSON.
+  json_array_add_element(record_->events,
+                         node ? json_node_copy(node)
+                              : json_node_init_string(json_node_alloc(), text.c_str()));
+  agent_->on_client_event(node, error);
+  if (node) json_node_unref(node);
+}
+
+void Call::on_channel_closed() {
+  if (!channel_) return;
+  g_message("call %s: the peer closed the data channel", id_.c_str());
+  end_by_itself("dropped", Teardown::Abrupt);
+}
+
+void Call::on_bus_message(GstMessage *message) {
+  if (GST_MESSAGE_TYPE(message) != GST_MESSAGE_ERROR) return;
+  GError *error = nullptr;
+  gchar *debug = nullptr;
+  gst_message_parse_error(message, &error, &debug);
+  g_warning("call %s: %s (%s)", id_.c_str(), error->message, debug ? debug : "");
+  g_error_free(error);
+  g_free(debug);
+  fail_answer(500, "The call could not be set up.");
+  end_by_itself("dropped", Teardown::Abrupt);
+}
+
+void Call::send_text(const std::string &text) {
+  if (!channel_ || ended_) return;
+  GError *error = nullptr;
+  // send_string_full: plain send-string silently drops messages over 64 KiB in 1.22.0.
+  if (!gst_webrtc_data_channel_send_string_full(channel_, text.c_str(), &error)) {
+    g_warning("call %s: could not send an event: %s", id_.c_str(),
+              error ? error->message : "unknown error");
+    if (error) g_error_free(error);
+    return;
+  }
+  log_sent_event(text);
+}
+
+void Call::push_audio(const int16_t *samples, size_t count) {
+  if (!appsrc_ || ended_) return;
+  GstBuffer *buffer = gst_buffer_new_memdup(samples, count * sizeof(int16_t));
+  gst_app_src_push_buffer(GST_APP_SRC(appsrc_), buffer);
+}
+
+void Call::set_echo(bool enabled) {
+  if (tap_) tap_->echo.store(enabled);
+}
+
+void Call::end_by_itself(const char *state, Teardown how) {
+  if (ended_) return;
+  end(state, how);
+  if (ended_cb_) ended_cb_(id_);
+}
+
+void Call::end(const char *state, Teardown how) {
+  if (ended_) return;
+  ended_ = true;
+  record_->state = state;
+  g_message("call %s: ended (%s)", id_.c_str(), state);
+  fail_answer(500, "The call ended before it was answered.");
+  for (guint *timer : {&settle_timer_, &bound_timer_, &max_duration_timer_, &end_timer_}) {
+    if (*timer) g_source_remove(*timer);
+    *timer = 0;
+  }
+  agent_.reset();  // stops speech and any synthesis in flight
+  bool close_channel = how == Teardown::Graceful && channel_ && channel_announced_;
+  if (channel_) {
+    g_signal_handlers_disconnect_by_data(channel_, GUINT_TO_POINTER(serial_));
+    if (close_channel) gst_webrtc_data_channel_close(channel_);
+    gst_object_unref(channel_);
+    channel_ = nullptr;
+  }
+  if (answer_) gst_webrtc_session_description_free(answer_);
+  answer_ = nullptr;
+  if (pipeline_) {
+    g_signal_handlers_disconnect_by_data(webrtc_, GUINT_TO_POINTER(serial_));
+    if (bus_watch_) g_source_remove(bus_watch_);
+    bus_watch_ = 0;
+    if (tap_) tap_->echo.store(false);
+    gst_object_unref(webrtc_);
+    gst_object_unref(appsrc_);
+    if (close_channel)
+      linger_then_release(pipeline_);
+    else
+      release_pipeline(pipeline_);
+    pipeline_ = webrtc_ = appsrc_ = nullptr;
+  }
+  tap_.reset();
+}
+
+size_t Call::lingering_pipelines() { return lingering().size(); }
+
+void Call::release_lingering_pipelines() {
+  for (auto &entry : lingering()) {
+    g_source_remove(entry.first);
+    release_pipeline(entry.second);
+  }
+  lingering().clear();
+}
+
+}  // namespace rts

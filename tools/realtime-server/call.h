@@ -1,0 +1,126 @@
+// One call: a webrtcbin answerer with its own pipeline, the oai-events data channel, and the
+// agent that drives them.
+#pragma once
+
+#include "agent.h"
+#include "control.h"
+#include "options.h"
+#include "session.h"
+#include "speech.h"
+
+#include <gst/app/app.h>
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rts {
+
+struct MediaTap;
+
+class Call : public AgentHost {
+ public:
+  // status 201: text is the SDP answer. Otherwise text is the message for the HTTP error body.
+  using AnswerCallback = std::function<void(unsigned status, const std::string &text)>;
+  // The call ended on its own (expiry, peer gone, pipeline error); the owner may destroy it.
+  using EndedCallback = std::function<void(const std::string &id)>;
+
+  Call(const std::string &id, const Options &options, const Session &session,
+       std::shared_ptr<CallRecord> record, SpeechSynth &synth, EndedCallback ended);
+  ~Call() override;
+  Call(const Call &) = delete;
+  Call &operator=(const Call &) = delete;
+
+  // Begin answering offer (taken over). answered runs once, on the main context.
+  void start(GstSDPMessage *offer, int opus_pt, gint64 request_start_us,
+             AnswerCallback answered);
+
+  enum class Teardown {
+    Abrupt,    // media gone at once: the peer notices only by silence (a dropped call)
+    Graceful,  // the events channel is closed first and the media lingers briefly so the
+               // close reaches the peer (hangup, expiry, shutdown)
+  };
+  // End the call; state is what the control log reports (hungup|dropped|expired).
+  void end(const char *state, Teardown how);
+  // Pipelines still lingering after a graceful end.
+  static size_t lingering_pipelines();
+  static void release_lingering_pipelines();
+  bool ended() const { return ended_; }
+  const std::string &id() const { return id_; }
+
+  // Send text as is on the data channel, if open (the control interface's send_event).
+  void send_raw(const std::string &text) { send_text(text); }
+
+  // AgentHost
+  void send_text(const std::string &text) override;
+  void push_audio(const int16_t *samples, size_t count) override;
+  void set_echo(bool enabled) override;
+
+ private:
+  bool build_pipeline(int opus_pt, std::string *error);
+  void configure_ice();
+  void fail_answer(unsigned status, const std::string &message);
+
+  // Steps of the answer, each on the main context after webrtcbin replied.
+  void on_remote_description_set(GstPromise *promise);
+  void on_answer_created(GstPromise *promise);
+  void on_local_description_set(GstPromise *promise);
+  void on_local_candidate(const std::string &candidate);
+  void maybe_answer();
+  void deliver_answer();
+
+  void on_channel(GstWebRTCDataChannel *channel);
+  void on_channel_open();
+  void on_channel_message(const std::string &text);
+  void on_channel_closed();
+  void on_ice_state_changed();
+  void on_bus_message(GstMessage *message);
+  // End for a reason of the call's own and tell the owner.
+  void end_by_itself(const char *state, Teardown how);
+
+  // Signal trampolines: they run on webrtcbin's or a streaming thread and only queue work.
+  static Call *lookup(guint serial);
+  static void on_ice_candidate_cb(GstElement *webrtc, guint mline, gchar *candidate, gpointer serial);
+  static void on_data_channel_cb(GstElement *webrtc, GstWebRTCDataChannel *channel, gpointer serial);
+  static void on_pad_added_cb(GstElement *webrtc, GstPad *pad, gpointer depay);
+  static void on_ice_state_cb(GObject *webrtc, GParamSpec *pspec, gpointer serial);
+  static GstFlowReturn on_new_sample_cb(GstAppSink *sink, gpointer tap);
+  struct PromiseStep;
+  void await_promise(const char *signal, GstWebRTCSessionDescription *desc,
+                     void (Call::*step)(GstPromise *));
+  static void promise_to_main(GstPromise *promise, gpointer step);
+
+  const std::string id_;
+  const guint serial_;
+  const Options &options_;
+  std::shared_ptr<CallRecord> record_;
+  EndedCallback ended_cb_;
+  std::unique_ptr<Agent> agent_;
+
+  GstElement *pipeline_ = nullptr;
+  GstElement *webrtc_ = nullptr;
+  GstElement *appsrc_ = nullptr;
+  std::shared_ptr<MediaTap> tap_;
+  guint bus_watch_ = 0;
+  GstWebRTCDataChannel *channel_ = nullptr;
+  bool channel_announced_ = false;
+
+  AnswerCallback answered_cb_;
+  GstWebRTCSessionDescription *answer_ = nullptr;
+  std::vector<std::string> local_candidates_;
+  bool local_set_ = false;
+  guint settle_timer_ = 0;  // short pause after a candidate, in case siblings follow
+  guint bound_timer_ = 0;   // gathering may never complete in 1.22.0: answer anyway
+  gint64 request_start_us_ = 0;
+
+  guint max_duration_timer_ = 0;
+  guint end_timer_ = 0;
+  bool ended_ = false;
+  GstWebRTCICEConnectionState ice_state_ = GST_WEBRTC_ICE_CONNECTION_STATE_NEW;
+};
+
+}  // namespace rts

@@ -1,0 +1,312 @@
+#include "http_frontend.h"
+
+#include "json_util.h"
+
+#include <cstring>
+#include <memory>
+
+namespace rts {
+
+namespace {
+
+// libsoup has no reason phrase for some codes the service uses.
+void set_status(SoupServerMessage *msg, unsigned status) {
+  soup_server_message_set_status(msg, status, status == 429 ? "Too Many Requests" : nullptr);
+}
+
+void reply(SoupServerMessage *msg, const HttpReply &r) {
+  set_status(msg, r.status);
+  if (!r.content_type.empty())
+    soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY,
+                                     r.body.data(), r.body.size());
+  if (!r.location.empty())
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                                 r.location.c_str());
+}
+
+void reply_json(SoupServerMessage *msg, unsigned status, const std::string &body) {
+  reply(msg, HttpReply{status, "application/json", body, ""});
+}
+
+void reply_error(SoupServerMessage *msg, unsigned status, const std::string &message,
+                 const char *code, const char *param = nullptr) {
+  reply_json(msg, status, error_body(message, "invalid_request_error", code, param));
+}
+
+std::string request_body(SoupServerMessage *msg) {
+  GBytes *bytes = soup_message_body_flatten(soup_server_message_get_request_body(msg));
+  gsize size = 0;
+  const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &size));
+  std::string out(data ? data : "", size);
+  g_bytes_unref(bytes);
+  return out;
+}
+
+// The token of "Authorization: Bearer <token>", or empty.
+std::string bearer_token(SoupServerMessage *msg) {
+  const char *header = soup_message_headers_get_one(
+      soup_server_message_get_request_headers(msg), "Authorization");
+  if (!header || g_ascii_strncasecmp(header, "Bearer ", 7) != 0) return "";
+  std::string token = header + 7;
+  while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+  while (!token.empty() && token.back() == ' ') token.pop_back();
+  return token;
+}
+
+std::string query_of(SoupServerMessage *msg) {
+  const char *query = g_uri_get_query(soup_server_message_get_uri(msg));
+  return query ? query : "";
+}
+
+const char *const kCallsPrefix = "/v1/realtime/calls/";
+
+}  // namespace
+
+HttpFrontEnd::HttpFrontEnd(const Options &options, SecretStore &secrets, CallManager &calls,
+                           ControlLog &log)
+    : options_(options), secrets_(secrets), calls_(calls), log_(log) {}
+
+HttpFrontEnd::~HttpFrontEnd() {
+  if (server_) {
+    soup_server_disconnect(server_);
+    g_object_unref(server_);
+  }
+}
+
+bool HttpFrontEnd::start(std::string *error) {
+  server_ = soup_server_new("server-header", "realtime-server", nullptr);
+  soup_server_add_handler(server_, nullptr, on_request, this, nullptr);
+  g_signal_connect(server_, "request-finished", G_CALLBACK(on_request_finished), this);
+  GInetAddress *inet = g_inet_address_new_from_string(options_.address.c_str());
+  if (!inet) {
+    *error = "not an IP address: " + options_.address;
+    return false;
+  }
+  GSocketAddress *address = g_inet_socket_address_new(inet, static_cast<guint16>(options_.port));
+  g_object_unref(inet);
+  GError *err = nullptr;
+  bool ok = soup_server_listen(server_, address, static_cast<SoupServerListenOptions>(0), &err);
+  g_object_unref(address);
+  if (!ok) {
+    *error = err->message;
+    g_error_free(err);
+    return false;
+  }
+  // With --port 0 the kernel picked the port: read it back from the listening socket.
+  GSList *listeners = soup_server_get_listeners(server_);
+  if (listeners) {
+    GSocketAddress *local = g_socket_get_local_address(G_SOCKET(listeners->data), nullptr);
+    if (local) {
+      port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+      g_object_unref(local);
+    }
+  }
+  g_slist_free(listeners);
+  return port_ != 0;
+}
+
+void HttpFrontEnd::on_request(SoupServer *, SoupServerMessage *msg, const char *path,
+                              GHashTable *, gpointer self) {
+  static_cast<HttpFrontEnd *>(self)->route(msg, path);
+}
+
+// Logged when the reply has gone out, so asynchronous replies log their real status.
+// The control interface's own requests are left out: tests read the log through it.
+void HttpFrontEnd::on_request_finished(SoupServer *, SoupServerMessage *msg, gpointer self) {
+  auto *front = static_cast<HttpFrontEnd *>(self);
+  const char *path = g_uri_get_path(soup_server_message_get_uri(msg));
+  if (g_str_has_prefix(path, "/control/")) return;
+  front->log_.log_request(soup_server_message_get_method(msg), path, query_of(msg),
+                          soup_server_message_get_status(msg));
+}
+
+void HttpFrontEnd::route(SoupServerMessage *msg, const std::string &path) {
+  const std::string method = soup_server_message_get_method(msg);
+  if (g_str_has_prefix(path.c_str(), "/control/")) {
+    if (options_.control) {
+      control(msg, path);
+      return;
+    }
+  } else if (method == "POST" && path == "/v1/realtime/client_secrets") {
+    mint(msg);
+    return;
+  } else if (method == "POST" && path == "/v1/realtime/calls") {
+    create_call(msg);
+    return;
+  } else if (method == "POST" && g_str_has_prefix(path.c_str(), kCallsPrefix) &&
+             g_str_has_suffix(path.c_str(), "/hangup")) {
+    std::string id = path.substr(strlen(kCallsPrefix),
+                                 path.size() - strlen(kCallsPrefix) - strlen("/hangup"));
+    if (!id.empty() && id.find('/') == std::string::npos) {
+      reply(msg, calls_.hangup(id));
+      return;
+    }
+  }
+  reply_json(msg, 404,
+             error_body("Invalid URL (" + method + " " + path + ")", "invalid_request_error",
+                        nullptr));
+}
+
+bool HttpFrontEnd::serve_fault(SoupServerMessage *msg, bool for_calls) {
+  HttpFault fault;
+  if (!(for_calls ? log_.take_call_fault(&fault) : log_.take_mint_fault(&fault))) return false;
+  std::string body = fault.has_body
+                         ? fault.body
+                         : error_body("The server is temporarily unable to handle the request.",
+                                      "server_error", nullptr);
+  std::string error;
+  JsonNode *parsed = body.empty() ? nullptr : parse_json(body, &error);
+  std::string type = parsed ? "application/json" : "text/plain";
+  if (parsed) json_node_unref(parsed);
+  set_status(msg, fault.status);
+  if (!body.empty())
+    soup_server_message_set_response(msg, type.c_str(), SOUP_MEMORY_COPY, body.data(),
+                                     body.size());
+  if (fault.retry_after >= 0) {
+    std::string seconds = std::to_string(fault.retry_after);
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                                 seconds.c_str());
+  }
+  return true;
+}
+
+void HttpFrontEnd::mint(SoupServerMessage *msg) {
+  if (serve_fault(msg, false)) return;
+  if (!secure_equal(bearer_token(msg), options_.api_key)) {
+    reply_error(msg, 401, "Incorrect API key provided.", "invalid_api_key");
+    return;
+  }
+  std::string text = request_body(msg);
+  JsonObject *request = nullptr;
+  if (!text.empty()) {
+    std::string error;
+    request = parse_json_object(text, &error);
+    if (!request) {
+      reply_error(msg, 400,
+                  "We could not parse the JSON body of your request. (HINT: This likely means "
+                  "you aren't using your HTTP library correctly.)",
+                  nullptr);
+      return;
+    }
+  }
+  int ttl = 600;
+  JsonObject *expires = get_object(request, "expires_after");
+  if (expires) {
+    if (json_object_has_member(expires, "anchor") && get_string(expires, "anchor") != "created_at") {
+      reply_error(msg, 400, "Invalid value for 'expires_after.anchor': expected 'created_at'.",
+                  "invalid_value", "expires_after.anchor");
+      if (request) json_object_unref(request);
+      return;
+    }
+    double seconds = get_number(expires, "seconds", 600);
+    if (seconds < 10 || seconds > 7200 || seconds != static_cast<int>(seconds)) {
+      reply_error(msg, 400,
+                  "Invalid 'expires_after.seconds': integer must be between 10 and 7200.",
+                  seconds < 10 ? "integer_below_min_value" : "integer_above_max_value",
+                  "expires_after.seconds");
+      if (request) json_object_unref(request);
+      return;
+    }
+    ttl = static_cast<int>(seconds);
+  }
+  JsonObject *requested = get_object(request, "session");
+  SessionError session_error;
+  std::unique_ptr<Session> session = Session::from_request(requested, &session_error);
+  if (!session) {
+    reply_error(msg, 400, session_error.message, session_error.code.c_str(),
+                session_error.param.c_str());
+    if (request) json_object_unref(request);
+    return;
+  }
+  log_.log_secret(ttl, requested);
+  JsonObject *wire = copy_object(session->object());
+  gint64 expires_at = 0;
+  std::string value = secrets_.mint(std::move(session), ttl, &expires_at);
+  JsonObject *out = json_object_new();
+  json_object_set_string_member(out, "value", value.c_str());
+  json_object_set_int_member(out, "expires_at", expires_at);
+  json_object_set_object_member(out, "session", wire);
+  reply_json(msg, 200, to_json(out));
+  json_object_unref(out);
+  if (request) json_object_unref(request);
+}
+
+void HttpFrontEnd::create_call(SoupServerMessage *msg) {
+  gint64 start_us = g_get_monotonic_time();
+  // The GA URL takes no query: the service answers ?model= with a 400 and an empty body.
+  if (query_of(msg).find("model=") != std::string::npos) {
+    set_status(msg, 400);
+    return;
+  }
+  if (serve_fault(msg, true)) return;
+  std::shared_ptr<const Session> session;
+  switch (secrets_.find(bearer_token(msg), &session)) {
+    case SecretStore::Lookup::Unknown:
+      reply_error(msg, 401, "Invalid ephemeral key provided.", "invalid_api_key");
+      return;
+    case SecretStore::Lookup::Expired:
+      reply_error(msg, 401, "The ephemeral key has expired. Create a new client secret.",
+                  "invalid_api_key");
+      return;
+    case SecretStore::Lookup::Ok:
+      break;
+  }
+  const char *content_type = soup_message_headers_get_content_type(
+      soup_server_message_get_request_headers(msg), nullptr);
+  if (g_strcmp0(content_type, "application/sdp") != 0) {
+    reply_error(msg, 400,
+                std::string("Unsupported content type: '") + (content_type ? content_type : "") +
+                    "'. This endpoint expects 'application/sdp'.",
+                "unsupported_content_type");
+    return;
+  }
+  // Answer asynchronously: pause the message until webrtcbin is done. The shared flag notes a
+  // client that went away meanwhile, whose message must not be touched any more.
+  auto gone = std::make_shared<bool>(false);
+  g_object_ref(msg);
+  soup_server_message_pause(msg);
+  gulong handler = g_signal_connect_data(
+      msg, "disconnected", G_CALLBACK(+[](SoupServerMessage *, gpointer flag) {
+        **static_cast<std::shared_ptr<bool> *>(flag) = true;
+      }),
+      new std::shared_ptr<bool>(gone),
+      [](gpointer flag, GClosure *) { delete static_cast<std::shared_ptr<bool> *>(flag); },
+      static_cast<GConnectFlags>(0));
+  calls_.start_call(request_body(msg), *session, start_us,
+                    [msg, gone, handler](const HttpReply &r) {
+                      g_signal_handler_disconnect(msg, handler);
+                      if (!*gone) {
+                        reply(msg, r);
+                        soup_server_message_unpause(msg);
+                      }
+                      g_object_unref(msg);
+                    });
+}
+
+void HttpFrontEnd::control(SoupServerMessage *msg, const std::string &path) {
+  const std::string method = soup_server_message_get_method(msg);
+  if (method == "GET" && path == "/control/log") {
+    reply_json(msg, 200, log_.to_json());
+  } else if (method == "POST" && path == "/control/reset") {
+    log_.reset();
+    reply_json(msg, 200, "{}");
+  } else if (method == "POST" && path == "/control/fault") {
+    std::string error;
+    JsonObject *request = parse_json_object(request_body(msg), &error);
+    FaultActions actions;
+    if (!request || !log_.apply_fault(request, &actions, &error)) {
+      reply_error(msg, 400, "Bad fault request: " + error, nullptr);
+    } else {
+      if (actions.has_event) calls_.broadcast(actions.send_event);
+      if (actions.drop_calls) calls_.drop_all();
+      reply_json(msg, 200, "{}");
+    }
+    if (request) json_object_unref(request);
+  } else {
+    reply_json(msg, 404,
+               error_body("Invalid URL (" + method + " " + path + ")", "invalid_request_error",
+                          nullptr));
+  }
+}
+
+}  // namespace rts

@@ -1,0 +1,148 @@
+// realtime-server: a local stand-in for the OpenAI Realtime service over WebRTC.
+// See docs/local-server.md.
+
+#include "call_manager.h"
+#include "control.h"
+#include "http_frontend.h"
+#include "options.h"
+#include "secrets.h"
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include <cstdio>
+#include <string>
+
+namespace {
+
+bool parse_options(int argc, char **argv, rts::Options *options) {
+  gchar *address = nullptr, *api_key = nullptr, *speech = nullptr, *reply = nullptr;
+  gint port = options->port, max_call_seconds = options->max_call_seconds;
+  gdouble tone_freq = options->tone_freq;
+  gboolean no_echo = FALSE, control = FALSE;
+  GOptionEntry entries[] = {
+      {"address", 0, 0, G_OPTION_ARG_STRING, &address, "IP address to serve and gather ICE on (127.0.0.1)", "IP"},
+      {"port", 0, 0, G_OPTION_ARG_INT, &port, "HTTP port; 0 picks a free one (8765)", "PORT"},
+      {"api-key", 0, 0, G_OPTION_ARG_STRING, &api_key, "Permanent key accepted for minting (env REALTIME_SERVER_API_KEY, else local-dev-key)", "KEY"},
+      {"speech", 0, 0, G_OPTION_ARG_STRING, &speech, "Agent voice: tone or espeak (espeak if espeak-ng is installed)", "tone|espeak"},
+      {"tone-freq", 0, 0, G_OPTION_ARG_DOUBLE, &tone_freq, "Frequency of the tone voice in Hz (660)", "HZ"},
+      {"reply", 0, 0, G_OPTION_ARG_STRING, &reply, "What the agent says (default reports the audio heard)", "TEXT"},
+      {"no-echo", 0, 0, G_OPTION_ARG_NONE, &no_echo, "Do not echo the caller's audio back", nullptr},
+      {"control", 0, 0, G_OPTION_ARG_NONE, &control, "Enable the /control test interface", nullptr},
+      {"max-call-seconds", 0, 0, G_OPTION_ARG_INT, &max_call_seconds, "End calls after this long (3600)", "S"},
+      {}};
+  GOptionContext *context = g_option_context_new("- local stand-in for the OpenAI Realtime service");
+  g_option_context_add_main_entries(context, entries, nullptr);
+  GError *error = nullptr;
+  bool ok = g_option_context_parse(context, &argc, &argv, &error);
+  g_option_context_free(context);
+  if (!ok) {
+    g_printerr("realtime-server: %s\n", error->message);
+    g_error_free(error);
+    return false;
+  }
+  if (address) options->address = address;
+  options->port = port;
+  const char *env_key = g_getenv("REALTIME_SERVER_API_KEY");
+  options->api_key = api_key ? api_key : env_key && *env_key ? env_key : "local-dev-key";
+  gchar *espeak = g_find_program_in_path("espeak-ng");
+  options->speech = espeak ? rts::SpeechKind::Espeak : rts::SpeechKind::Tone;
+  g_free(espeak);
+  if (speech) {
+    if (g_strcmp0(speech, "tone") == 0) {
+      options->speech = rts::SpeechKind::Tone;
+    } else if (g_strcmp0(speech, "espeak") == 0) {
+      options->speech = rts::SpeechKind::Espeak;
+    } else {
+      g_printerr("realtime-server: --speech must be tone or espeak\n");
+      ok = false;
+    }
+  }
+  options->tone_freq = tone_freq;
+  if (reply) options->reply = reply;
+  options->echo = !no_echo;
+  options->control = control;
+  options->max_call_seconds = max_call_seconds;
+  if (port < 0 || port > 65535 || max_call_seconds < 1 || tone_freq <= 0 || tone_freq >= 24000) {
+    g_printerr("realtime-server: invalid --port, --tone-freq or --max-call-seconds\n");
+    ok = false;
+  }
+  g_free(address);
+  g_free(api_key);
+  g_free(speech);
+  g_free(reply);
+  return ok;
+}
+
+// Pay start-up costs now rather than during the first call's answer:
+// - the dtls plugin makes its RSA certificate (65-450 ms) once per process, on first use;
+// - webrtcbin loads the plugins of its internal elements on first use (~20 ms on the first
+//   answer otherwise).
+void warm_up() {
+  static const char *const factories[] = {
+      "dtlsdec",     "webrtcbin",    "rtpbin",        "nicesrc",       "nicesink",
+      "dtlssrtpenc", "dtlssrtpdec",  "sctpenc",       "sctpdec",       "rtprtxsend",
+      "rtprtxreceive", "rtpstorage", "rtpulpfecdec",  "rtpredenc",     "rtpreddec",
+      "rtpjitterbuffer", "opusenc",  "opusdec",       "rtpopuspay",    "rtpopusdepay",
+      "audioconvert", "audioresample", "appsrc",      "appsink",       "funnel"};
+  for (const char *name : factories) {
+    GstElement *element = gst_element_factory_make(name, nullptr);
+    if (element)
+      gst_object_unref(element);
+    else
+      g_warning("element %s is missing: calls may fail", name);
+  }
+}
+
+gboolean on_quit_signal(gpointer loop) {
+  g_message("shutting down");
+  g_main_loop_quit(static_cast<GMainLoop *>(loop));
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  rts::Options options;
+  if (!parse_options(argc, argv, &options)) return 2;
+  warm_up();
+
+  GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
+  int status = 0;
+  {
+    rts::ControlLog log;
+    rts::SecretStore secrets;
+    rts::CallManager calls(options, log);
+    rts::HttpFrontEnd http(options, secrets, calls, log);
+    std::string error;
+    if (!http.start(&error)) {
+      g_printerr("realtime-server: cannot listen on %s:%d: %s\n", options.address.c_str(),
+                 options.port, error.c_str());
+      status = 1;
+    } else {
+      guint sigint = g_unix_signal_add(SIGINT, on_quit_signal, loop);
+      guint sigterm = g_unix_signal_add(SIGTERM, on_quit_signal, loop);
+      const bool v6 = options.address.find(':') != std::string::npos;
+      printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", options.address.c_str(),
+             v6 ? "]" : "", http.port());
+      fflush(stdout);
+      g_message("speech: %s, echo: %s, control: %s",
+                options.speech == rts::SpeechKind::Espeak ? "espeak" : "tone",
+                options.echo ? "on" : "off", options.control ? "on" : "off");
+      g_main_loop_run(loop);
+      g_source_remove(sigint);
+      g_source_remove(sigterm);
+      calls.end_all();  // hang up every call before the HTTP side goes
+      // Let the channel closes reach the peers, briefly, then free whatever is left.
+      gint64 deadline = g_get_monotonic_time() + 300 * G_TIME_SPAN_MILLISECOND;
+      while (rts::Call::lingering_pipelines() > 0 && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(nullptr, TRUE);
+      rts::Call::release_lingering_pipelines();
+    }
+  }
+  g_main_loop_unref(loop);
+  gst_deinit();
+  return status;
+}

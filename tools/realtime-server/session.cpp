@@ -1,0 +1,246 @@
+#include "session.h"
+
+#include "json_util.h"
+
+#include <cstring>
+
+namespace rts {
+
+namespace {
+
+const char *const kDefaultSession = R"({
+  "type": "realtime",
+  "object": "realtime.session",
+  "model": "gpt-realtime",
+  "output_modalities": ["audio"],
+  "instructions": "You are a helpful, witty, and friendly AI. Talk quickly.",
+  "tools": [],
+  "tool_choice": "auto",
+  "max_output_tokens": "inf",
+  "tracing": null,
+  "truncation": "auto",
+  "expires_at": 0,
+  "audio": {
+    "input": {
+      "format": {"type": "audio/pcm", "rate": 24000},
+      "turn_detection": {"type": "server_vad"}
+    },
+    "output": {
+      "format": {"type": "audio/pcm", "rate": 24000},
+      "voice": "marin",
+      "speed": 1.0
+    }
+  }
+})";
+
+const char *const kVoices[] = {"alloy", "ash",     "ballad", "coral", "echo",
+                               "sage",  "shimmer", "verse",  "marin", "cedar"};
+
+// Members whose null is meaningful and is kept; any other null clears the member, which is how
+// the service reports "off" for transcription, noise_reduction and the like.
+bool null_is_kept(const char *name) {
+  return strcmp(name, "turn_detection") == 0 || strcmp(name, "tracing") == 0;
+}
+
+// A turn_detection patch naming a different VAD type than the current one.
+bool changes_vad_kind(JsonNode *existing, JsonNode *patch) {
+  if (!existing || !JSON_NODE_HOLDS_OBJECT(existing) || !JSON_NODE_HOLDS_OBJECT(patch))
+    return false;
+  JsonObject *p = json_node_get_object(patch);
+  return json_object_has_member(p, "type") &&
+         get_string(p, "type") != get_string(json_node_get_object(existing), "type");
+}
+
+void merge_patch(JsonObject *dst, JsonObject *src) {
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *value;
+  json_object_iter_init(&iter, src);
+  while (json_object_iter_next(&iter, &name, &value)) {
+    JsonNode *existing = json_object_get_member(dst, name);
+    if (JSON_NODE_HOLDS_NULL(value)) {
+      if (null_is_kept(name))
+        json_object_set_null_member(dst, name);
+      else if (existing)
+        json_object_remove_member(dst, name);
+    } else if (strcmp(name, "turn_detection") == 0 && changes_vad_kind(existing, value)) {
+      // Switching VAD kind replaces the whole object rather than mixing parameters of both.
+      json_object_set_member(dst, name, json_node_copy(value));
+    } else if (existing && JSON_NODE_HOLDS_OBJECT(existing) && JSON_NODE_HOLDS_OBJECT(value)) {
+      merge_patch(json_node_get_object(existing), json_node_get_object(value));
+    } else {
+      json_object_set_member(dst, name, json_node_copy(value));
+    }
+  }
+}
+
+void set_default_number(JsonObject *obj, const char *name, double value, bool integer) {
+  if (json_object_has_member(obj, name)) return;
+  if (integer)
+    json_object_set_int_member(obj, name, static_cast<gint64>(value));
+  else
+    json_object_set_double_member(obj, name, value);
+}
+
+void set_default_bool(JsonObject *obj, const char *name, bool value) {
+  if (!json_object_has_member(obj, name)) json_object_set_boolean_member(obj, name, value);
+}
+
+bool fail(SessionError *error, const char *code, const std::string &message, const char *param) {
+  error->code = code;
+  error->message = message;
+  error->param = param;
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<Session> Session::from_request(JsonObject *requested, SessionError *error) {
+  JsonNode *defaults = json_literal(kDefaultSession);
+  JsonObject *obj = json_object_ref(json_node_get_object(defaults));
+  json_node_unref(defaults);
+  json_object_set_string_member(obj, "id", make_id("sess").c_str());
+  if (requested) merge_patch(obj, requested);
+  normalize(obj);
+  if (!validate(obj, error)) {
+    json_object_unref(obj);
+    return nullptr;
+  }
+  return std::unique_ptr<Session>(new Session(obj));
+}
+
+Session::Session(const Session &other) : obj_(copy_object(other.obj_)) {}
+
+Session::~Session() { json_object_unref(obj_); }
+
+bool Session::update(JsonObject *patch, bool voice_locked, SessionError *error) {
+  std::string new_model = get_string(patch, "model", model());
+  if (new_model != model())
+    return fail(error, "invalid_value",
+                "Cannot update a session's model. Start a new call to use a different model.",
+                "session.model");
+  JsonObject *out = get_object(get_object(patch, "audio"), "output");
+  if (voice_locked && out && json_object_has_member(out, "voice") &&
+      get_string(out, "voice") != voice())
+    return fail(error, "cannot_update_voice",
+                "Cannot update a conversation's voice if assistant audio is present.",
+                "session.audio.output.voice");
+  JsonObject *candidate = copy_object(obj_);
+  merge_patch(candidate, patch);
+  normalize(candidate);
+  if (!validate(candidate, error)) {
+    json_object_unref(candidate);
+    return false;
+  }
+  json_object_unref(obj_);
+  obj_ = candidate;
+  return true;
+}
+
+void Session::set_expires_at(gint64 unix_seconds) {
+  json_object_set_int_member(obj_, "expires_at", unix_seconds);
+}
+
+// Fill in what the service reports even when the client left it out.
+void Session::normalize(JsonObject *session) {
+  JsonObject *input = get_object(get_object(session, "audio"), "input");
+  JsonObject *td = get_object(input, "turn_detection");
+  if (!td) return;
+  std::string type = get_string(td, "type", "server_vad");
+  json_object_set_string_member(td, "type", type.c_str());
+  if (type == "server_vad") {
+    set_default_number(td, "threshold", 0.5, false);
+    set_default_number(td, "prefix_padding_ms", 300, true);
+    set_default_number(td, "silence_duration_ms", 500, true);
+    if (!json_object_has_member(td, "idle_timeout_ms"))
+      json_object_set_null_member(td, "idle_timeout_ms");
+  } else if (type == "semantic_vad") {
+    if (!json_object_has_member(td, "eagerness"))
+      json_object_set_string_member(td, "eagerness", "auto");
+  }
+  set_default_bool(td, "create_response", true);
+  set_default_bool(td, "interrupt_response", true);
+}
+
+bool Session::validate(JsonObject *s, SessionError *error) {
+  if (get_string(s, "type") != "realtime")
+    return fail(error, "invalid_value",
+                "Invalid value: '" + get_string(s, "type") +
+                    "'. Supported values are: 'realtime'.",
+                "session.type");
+  JsonNode *mods = json_object_get_member(s, "output_modalities");
+  bool mods_ok = mods && JSON_NODE_HOLDS_ARRAY(mods) &&
+                 json_array_get_length(json_node_get_array(mods)) == 1;
+  if (mods_ok) {
+    const char *m = json_array_get_string_element(json_node_get_array(mods), 0);
+    mods_ok = m && (strcmp(m, "audio") == 0 || strcmp(m, "text") == 0);
+  }
+  if (!mods_ok)
+    return fail(error, "invalid_value",
+                "output_modalities must be either [\"audio\"] or [\"text\"].",
+                "session.output_modalities");
+  JsonObject *output = get_object(get_object(s, "audio"), "output");
+  std::string v = get_string(output, "voice", "marin");
+  bool known = false;
+  for (const char *name : kVoices) known = known || v == name;
+  if (!known)
+    return fail(error, "invalid_value", "Invalid value: '" + v + "'. Supported values are: "
+                "'alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', "
+                "'marin', and 'cedar'.", "session.audio.output.voice");
+  double speed = get_number(output, "speed", 1.0);
+  if (speed < 0.25 || speed > 1.5)
+    return fail(error, "decimal_above_max_value",
+                "Invalid 'session.audio.output.speed': must be between 0.25 and 1.5.",
+                "session.audio.output.speed");
+  JsonObject *td = get_object(get_object(get_object(s, "audio"), "input"), "turn_detection");
+  if (td) {
+    std::string type = get_string(td, "type");
+    if (type != "server_vad" && type != "semantic_vad")
+      return fail(error, "invalid_value",
+                  "Invalid value: '" + type +
+                      "'. Supported values are: 'server_vad' and 'semantic_vad'.",
+                  "session.audio.input.turn_detection.type");
+    double threshold = get_number(td, "threshold", 0.5);
+    if (threshold < 0.0 || threshold > 1.0)
+      return fail(error, "invalid_value", "threshold must be between 0.0 and 1.0.",
+                  "session.audio.input.turn_detection.threshold");
+  }
+  return true;
+}
+
+TurnDetection Session::turn_detection() const {
+  TurnDetection out;
+  JsonObject *td = get_object(get_object(get_object(obj_, "audio"), "input"), "turn_detection");
+  if (!td) return out;
+  out.enabled = true;
+  out.threshold = get_number(td, "threshold", 0.5);
+  out.prefix_padding_ms = static_cast<int>(get_number(td, "prefix_padding_ms", 300));
+  if (get_string(td, "type") == "semantic_vad") {
+    // No semantics here: eagerness only maps to how long a pause ends the turn.
+    std::string eagerness = get_string(td, "eagerness", "auto");
+    out.silence_duration_ms = eagerness == "high" ? 300 : eagerness == "low" ? 1000 : 500;
+  } else {
+    out.silence_duration_ms = static_cast<int>(get_number(td, "silence_duration_ms", 500));
+  }
+  out.create_response = get_bool(td, "create_response", true);
+  out.interrupt_response = get_bool(td, "interrupt_response", true);
+  return out;
+}
+
+bool Session::transcription_enabled() const {
+  return get_object(get_object(get_object(obj_, "audio"), "input"), "transcription") != nullptr;
+}
+
+bool Session::audio_output() const {
+  JsonNode *mods = json_object_get_member(obj_, "output_modalities");
+  const char *m = json_array_get_string_element(json_node_get_array(mods), 0);
+  return strcmp(m, "audio") == 0;
+}
+
+std::string Session::voice() const {
+  return get_string(get_object(get_object(obj_, "audio"), "output"), "voice", "marin");
+}
+
+std::string Session::model() const { return get_string(obj_, "model", "gpt-realtime"); }
+
+}  // namespace rts
