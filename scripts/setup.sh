@@ -10,7 +10,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-nice
   libsoup-3.0-dev libjson-glib-dev glib-networking
-  espeak-ng sox python3-jsonschema
+  espeak-ng sox python3-jsonschema python3-gi gir1.2-gstreamer-1.0
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -350,6 +350,116 @@ GST_START_TEST (test_call_bad_request)
 }
 GST_END_TEST;
 
+/* Network failures say what happened, in words. */
+static void expect_transport_error (const std::string &base, const char *words)
+{
+  Session s ("api-key=" + server.api_key + " api-base=" + base);
+  expect_single_error (s, words);
+}
+
+GST_START_TEST (test_unreachable_host)
+{
+  /* Nothing listens on port 1 of loopback. */
+  expect_transport_error ("http://127.0.0.1:1", "connection refused by 127.0.0.1");
+}
+GST_END_TEST;
+
+/* A TLS server on loopback with a self-signed certificate made for the
+ * test: what a user behind an intercepting proxy would meet. */
+struct UntrustedTlsServer {
+  GSocketService *service = nullptr;
+  GTlsCertificate *cert = nullptr;
+  guint16 port = 0;
+  GMainContext *context = g_main_context_new ();
+  GMainLoop *loop = g_main_loop_new (context, FALSE);
+  GThread *thread = nullptr;
+
+  bool start (const std::string &dir)
+  {
+    std::string key = dir + "/key.pem", crt = dir + "/cert.pem";
+    const gchar *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048",
+      "-nodes", "-keyout", key.c_str (), "-out", crt.c_str (), "-subj",
+      "/CN=127.0.0.1", "-days", "1", nullptr };
+    gint status = 0;
+    if (!g_spawn_sync (nullptr, (gchar **) argv, nullptr, (GSpawnFlags) (
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                G_SPAWN_STDERR_TO_DEV_NULL), nullptr, nullptr, nullptr, nullptr,
+            &status, nullptr) || !g_spawn_check_wait_status (status, nullptr))
+      return false;
+    cert = g_tls_certificate_new_from_files (crt.c_str (), key.c_str (), nullptr);
+    if (!cert)
+      return false;
+    g_main_context_push_thread_default (context);
+    service = g_socket_service_new ();
+    GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *addr = g_inet_socket_address_new (lo, 0);
+    GSocketAddress *bound = nullptr;
+    g_socket_listener_add_address (G_SOCKET_LISTENER (service), addr,
+        G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr, &bound, nullptr);
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    g_object_unref (bound);
+    g_object_unref (addr);
+    g_object_unref (lo);
+    g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), this);
+    g_main_context_pop_thread_default (context);
+    thread = g_thread_new ("tls-server", [] (gpointer d) -> gpointer {
+      auto *self = static_cast<UntrustedTlsServer *> (d);
+      g_main_context_push_thread_default (self->context);
+      g_main_loop_run (self->loop);
+      g_main_context_pop_thread_default (self->context);
+      return nullptr;
+    }, this);
+    return true;
+  }
+
+  static gboolean on_incoming (GSocketService *, GSocketConnection *conn,
+      GObject *, gpointer d)
+  {
+    auto *self = static_cast<UntrustedTlsServer *> (d);
+    GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM (conn), self->cert,
+        nullptr);
+    if (tls)
+      g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+          nullptr, [] (GObject *s, GAsyncResult *r, gpointer) {
+            g_tls_connection_handshake_finish (G_TLS_CONNECTION (s), r, nullptr);
+            g_object_unref (s);
+          }, nullptr);
+    return TRUE;
+  }
+
+  ~UntrustedTlsServer ()
+  {
+    g_main_loop_quit (loop);
+    if (thread)
+      g_thread_join (thread);
+    if (service) {
+      g_socket_service_stop (service);
+      g_socket_listener_close (G_SOCKET_LISTENER (service));
+      g_object_unref (service);
+    }
+    if (cert)
+      g_object_unref (cert);
+    g_main_loop_unref (loop);
+    g_main_context_unref (context);
+  }
+};
+
+GST_START_TEST (test_tls_failure)
+{
+  gchar *dir = g_dir_make_tmp ("tls-XXXXXX", nullptr);
+  {
+    UntrustedTlsServer tls;
+    fail_unless (tls.start (dir), "cannot run a TLS server (openssl missing?)");
+    expect_transport_error ("https://127.0.0.1:" + std::to_string (tls.port),
+        "TLS failure talking to 127.0.0.1");
+  }
+  g_unlink ((std::string (dir) + "/key.pem").c_str ());
+  g_unlink ((std::string (dir) + "/cert.pem").c_str ());
+  g_rmdir (dir);
+  g_free (dir);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_send_event_refusals)
 {
   fail_unless (server.control ("/control/reset", "{}"));
@@ -443,6 +553,8 @@ static Suite *elements_suite ()
   tcase_add_test (tc, test_mint_unauthorized);
   tcase_add_test (tc, test_call_unauthorized);
   tcase_add_test (tc, test_call_bad_request);
+  tcase_add_test (tc, test_unreachable_host);
+  tcase_add_test (tc, test_tls_failure);
   tcase_add_test (tc, test_send_event_refusals);
   tcase_add_test (tc, test_client_secret_listen_only);
   suite_add_tcase (s, tc);

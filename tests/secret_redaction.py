@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""The permanent key appears nowhere: not in a GST_DEBUG=*:9 log of a whole
+call, not in `gst-launch-1.0 -v -m` output (property notifications and every
+bus message), not in dot files.
+
+Two real calls are made against the local server: gst-launch-1.0 with the key
+in OPENAI_API_KEY (on a command line a key is visible to `ps`, and GStreamer
+core logs the pipeline description before any plugin is loaded, so the
+environment is the way to give it there), and an application that sets the
+api-key property. Each pipeline is stopped once the server has seen its
+session.update, and the test checks that the calls really happened before
+trusting the absence."""
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+server_bin = os.environ["REALTIME_SERVER"]
+key = "sk-proj-" + secrets.token_hex(24)   # made here: never committed
+
+
+def control_log(base):
+    with urllib.request.urlopen(base + "/control/log", timeout=5) as r:
+        return json.load(r)
+
+
+def wait_for(pred, timeout):
+    """Polls pred() until it holds; the bound turns a hang into a failure."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# An application that sets the key as a property, then runs until SIGINT.
+APP = """
+import os, signal
+import gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst, GLib
+Gst.init(None)
+pipeline = Gst.parse_launch("ephemeraltokenprovider name=p audiotestsrc is-live=true"
+                            " ! openairealtimesink openairealtimesrc ! fakesink")
+p = pipeline.get_by_name("p")
+p.set_property("api-key", os.environ["KEY_FOR_PROPERTY"])
+p.set_property("api-base", os.environ["API_BASE"])
+loop = GLib.MainLoop()
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, loop.quit)
+pipeline.set_state(Gst.State.PLAYING)
+loop.run()
+pipeline.set_state(Gst.State.NULL)
+"""
+
+server = subprocess.Popen([server_bin, "--address", "127.0.0.1", "--port", "0",
+                           "--control", "--speech", "tone", "--api-key", key],
+                          stdout=subprocess.PIPE, text=True)
+failures = []
+try:
+    line = server.stdout.readline()
+    assert line.startswith("listening on "), line
+    base = line.split()[-1]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = os.path.join(tmp, "out.txt")
+        env = dict(os.environ, GST_DEBUG="*:9", GST_DEBUG_NO_COLOR="1",
+                   GST_DEBUG_DUMP_DOT_DIR=tmp, OPENAI_API_KEY=key)
+        launch_cmd = ["gst-launch-1.0", "-v", "-m", "-e",
+                      "ephemeraltokenprovider", "api-base=" + base,
+                      "instructions=Say hi.",
+                      "audiotestsrc", "is-live=true", "!", "openairealtimesink",
+                      "openairealtimesrc", "!", "fakesink", "silent=false"]
+        app_env = dict(env, OPENAI_API_KEY="", KEY_FOR_PROPERTY=key, API_BASE=base)
+        app_cmd = [sys.executable, "-c", APP]
+        for n, (cmd, cmd_env) in enumerate(((launch_cmd, env), (app_cmd, app_env))):
+            with open(out_path, "a") as out:
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                        env=cmd_env)
+
+                def call_up():
+                    calls = control_log(base)["calls"]
+                    return len(calls) > n and any(
+                        e.get("type") == "session.update" for e in calls[n]["events"])
+
+                if not wait_for(call_up, 30):
+                    failures.append("call %d never reached session.update" % n)
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    failures.append("%s did not stop" % cmd[0])
+
+        calls = control_log(base)["calls"]
+        if len(calls) != 2 or not all(c["hangup"] for c in calls):
+            failures.append("expected two calls, both hung up: %s" %
+                            [(c["state"], c["hangup"]) for c in calls])
+
+        with open(out_path, errors="replace") as f:
+            text = f.read()
+        if len(text) < 100000:
+            failures.append("suspiciously little output (%d bytes)" % len(text))
+        if "api-base" not in text or "openai-realtime-event" not in text:
+            failures.append("the -v/-m output lacks the expected property and messages")
+        if "[redacted]" not in text:
+            failures.append("no redacted secret in the log: nothing was masked")
+        for part in (key, key[8:], key[-16:]):
+            if part in text:
+                failures.append("the key (or part of it) is in the output")
+                break
+        dots = [n for n in os.listdir(tmp) if n.endswith(".dot")]
+        if not dots:
+            failures.append("no dot file was written")
+        for name in dots:
+            with open(os.path.join(tmp, name), errors="replace") as f:
+                if key[8:] in f.read():
+                    failures.append("the key is in " + name)
+        print("%d bytes of output, %d dot files checked" % (len(text), len(dots)))
+finally:
+    server.terminate()
+    server.wait(timeout=10)
+
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)
