@@ -519,14 +519,11 @@ void Agent::begin_output(Pcm pcm) {
         static_cast<guint>(kTextWordIntervalMs),
         [](gpointer self) -> gboolean {
           auto *agent = static_cast<Agent *>(self);
-          agent->response_->text_timer = 0;  // finish_response must not remove us
+          // When the last word finishes the response, ~Response removes this very source;
+          // GLib allows that during dispatch and ignores the return value then.
           agent->emit_words_until((g_get_monotonic_time() - agent->response_->text_start_us) /
                                   1000.0);
-          if (agent->response_) {
-            agent->response_->text_timer = g_source_get_id(g_main_current_source());
-            return G_SOURCE_CONTINUE;
-          }
-          return G_SOURCE_REMOVE;
+          return agent->response_ ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
         },
         this);
     return;
