@@ -94,19 +94,19 @@ static void test_server_events ()
 static void test_client_event_check ()
 {
   std::string err;
-  g_assert_cmpstr (rt::check_client_event ("{\"type\":\"response.create\"}", &err)->c_str (),
-      ==, "response.create");
+  auto type = rt::check_client_event ("{\"type\":\"response.create\"}", &err);
+  g_assert_true (type.has_value ());
+  g_assert_cmpstr (type->c_str (), ==, "response.create");
   g_assert_false (rt::check_client_event ("{\"type\":", &err).has_value ());
   g_assert_false (rt::check_client_event ("\"response.create\"", &err).has_value ());
 }
 
 static void test_location ()
 {
-  g_assert_cmpstr (rt::call_id_from_location ("/v1/realtime/calls/rtc_123").c_str (),
-      ==, "rtc_123");
-  g_assert_cmpstr (rt::call_id_from_location (
-          "https://x/v1/realtime/calls/rtc_9/?a=b").c_str (), ==, "rtc_9");
-  g_assert_cmpstr (rt::call_id_from_location ("").c_str (), ==, "");
+  g_assert_true (rt::call_id_from_location ("/v1/realtime/calls/rtc_123") == "rtc_123");
+  g_assert_true (rt::call_id_from_location (
+          "https://x/v1/realtime/calls/rtc_9/?a=b") == "rtc_9");
+  g_assert_true (rt::call_id_from_location ("").empty ());
 }
 
 int main (int argc, char **argv)
