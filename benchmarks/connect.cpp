@@ -676,6 +676,16 @@ RunResult run_bare (const ChildOptions &o)
     return result;
   }
   run->webrtc = gst_bin_get_by_name (GST_BIN (run->pipe), "webrtc");
+  /* The one change from defaults any client of a server on this host needs
+   * (the elements make it too): libnice leaves loopback out whenever another
+   * interface exists. */
+  if (o.server.find ("://127.") != std::string::npos) {
+    GObject *ice = nullptr;
+    gboolean added = FALSE;
+    g_object_get (run->webrtc, "ice-agent", &ice, nullptr);
+    g_signal_emit_by_name (ice, "add-local-ip-address", "127.0.0.1", &added);
+    g_object_unref (ice);
+  }
   connect_ref (run->webrtc, "on-negotiation-needed", on_negotiation_needed, run);
   connect_ref (run->webrtc, "notify::ice-gathering-state", on_ice_gathering_state, run);
   connect_ref (run->webrtc, "notify::ice-connection-state", on_ice_connection_state, run);
@@ -1026,32 +1036,6 @@ std::string tail_of_file (const std::string &path, int lines)
   for (int i = 0; i <= lines && at != std::string::npos && at > 0; i++)
     at = s.rfind ('\n', at - 1);
   return at == std::string::npos ? s : s.substr (at + 1);
-}
-
-/* libnice gathers on loopback only when the machine has no other interface,
- * and Linux does not route between 127.0.0.1 and other local addresses
- * (route_localnet=0). So the server must listen where the clients gather:
- * the first non-loopback IPv4 address that is up, else 127.0.0.1. */
-std::string pick_address ()
-{
-  struct ifaddrs *all = nullptr;
-  std::string found = "127.0.0.1";
-  if (getifaddrs (&all) != 0)
-    return found;
-  for (struct ifaddrs *i = all; i; i = i->ifa_next) {
-    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
-      continue;
-    if (!(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
-      continue;
-    char text[INET_ADDRSTRLEN];
-    auto *sin = reinterpret_cast<struct sockaddr_in *> (i->ifa_addr);
-    if (inet_ntop (AF_INET, &sin->sin_addr, text, sizeof text)) {
-      found = text;
-      break;
-    }
-  }
-  freeifaddrs (all);
-  return found;
 }
 
 struct ParentOptions {
@@ -1429,7 +1413,7 @@ int parent_main (ParentOptions o)
   std::string server_log;
   if (o.server_url.empty ()) {
     if (o.address.empty ())
-      o.address = pick_address ();
+      o.address = "127.0.0.1";
     gchar *tmp = nullptr;
     int fd = g_file_open_tmp ("connect-bench-server-XXXXXX.log", &tmp, nullptr);
     if (fd >= 0)
@@ -1539,7 +1523,7 @@ int main (int argc, char **argv)
         "Where libgstopenairealtime.so is (env CONNECT_BENCH_PLUGIN_DIR, else this build's)",
         "DIR" },
       { "address", 0, 0, G_OPTION_ARG_STRING, &address,
-        "Address for the server (default: first non-loopback IPv4, else 127.0.0.1)",
+        "Address for the server (default: 127.0.0.1)",
         "IP" },
       { "server", 0, 0, G_OPTION_ARG_STRING, &server,
         "Base URL of a running server (then none is started)", "URL" },
