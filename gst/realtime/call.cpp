@@ -78,7 +78,6 @@ const char *call_state_name (CallState state)
 struct Call::Impl {
   Call *owner;
   std::string name;
-  Worker worker;
 
   /* Worker-thread state. */
   std::unique_ptr<HttpClient> http;
@@ -106,6 +105,10 @@ struct Call::Impl {
   std::vector<std::shared_ptr<CallObserver>> observers; /* under lock */
   std::shared_ptr<CallObserver> primary;   /* under lock */
   CallStats stats;                         /* under lock */
+
+  /* Last, so it is destroyed first: work still queued on it may touch
+   * every member above. */
+  Worker worker;
 
   Impl (Call *c, std::string n) : owner (c), name (std::move (n)),
       worker (("rtcall-" + name).c_str ()) {}

@@ -27,33 +27,6 @@ static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
     GST_STATIC_CAPS ("audio/x-raw, format=S16LE, rate=48000, channels=1, "
         "layout=interleaved"));
 
-static GstStateChangeReturn
-gst_openai_realtime_src_change_state (GstElement *element, GstStateChange transition)
-{
-  auto *self = GST_OPENAI_REALTIME_SRC (element);
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
-    self->link->join ();
-  GstStateChangeReturn ret =
-      GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-    self->link->leave ();
-  return ret;
-}
-
-static void gst_openai_realtime_src_set_context (GstElement *element,
-    GstContext *context)
-{
-  GST_OPENAI_REALTIME_SRC (element)->link->set_context (context);
-  GST_ELEMENT_CLASS (parent_class)->set_context (element, context);
-}
-
-static void gst_openai_realtime_src_set_property (GObject *object, guint prop_id,
-    const GValue *value, GParamSpec *pspec)
-{
-  if (!GST_OPENAI_REALTIME_SRC (object)->link->set_property (prop_id, value))
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-}
-
 static void gst_openai_realtime_src_get_property (GObject *object, guint prop_id,
     GValue *value, GParamSpec *pspec)
 {
@@ -104,11 +77,8 @@ static void gst_openai_realtime_src_class_init (GstOpenAIRealtimeSrcClass *klass
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  gobject_class->set_property = gst_openai_realtime_src_set_property;
   gobject_class->get_property = gst_openai_realtime_src_get_property;
   gobject_class->finalize = gst_openai_realtime_src_finalize;
-  element_class->change_state = gst_openai_realtime_src_change_state;
-  element_class->set_context = gst_openai_realtime_src_set_context;
 
   const auto ro = (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property (gobject_class, PROP_EVENTS_RECEIVED,
@@ -122,7 +92,7 @@ static void gst_openai_realtime_src_class_init (GstOpenAIRealtimeSrcClass *klass
       g_param_spec_uint64 ("silence-inserted", "Silence inserted",
           "Samples of silence played out because no agent audio was there", 0,
           G_MAXUINT64, 0, ro));
-  RealtimeLink::install (gobject_class);
+  RealtimeLink::install (element_class);
 
   gst_element_class_add_static_pad_template (element_class, &audio_template);
   gst_element_class_set_static_metadata (element_class,

@@ -17,7 +17,6 @@ enum {
   N_PROPS
 };
 
-const guint first_prop_id = RealtimeLink::kFirstProp;
 GQuark link_quark;
 
 gboolean send_event_action (GstElement *element, const gchar *json)
@@ -122,8 +121,44 @@ RealtimeLink *RealtimeLink::of (gpointer element)
           link_quark));
 }
 
-void RealtimeLink::install (GObjectClass *klass)
+static GstElementClass *parent_of (gpointer element)
 {
+  return GST_ELEMENT_CLASS (g_type_class_peek_parent (G_OBJECT_GET_CLASS (element)));
+}
+
+GstStateChangeReturn RealtimeLink::change_state_cb (GstElement *element,
+    GstStateChange transition)
+{
+  RealtimeLink *link = of (element);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    link->join ();
+  GstStateChangeReturn ret = parent_of (element)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    link->leave ();
+  return ret;
+}
+
+void RealtimeLink::set_context_cb (GstElement *element, GstContext *context)
+{
+  of (element)->set_context (context);
+  parent_of (element)->set_context (element, context);
+}
+
+void RealtimeLink::set_property_cb (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
+{
+  if (prop_id < kFirstProp || prop_id >= kFirstProp + N_PROPS)
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  else
+    of (object)->set_property (prop_id, value);
+}
+
+void RealtimeLink::install (GstElementClass *element_class)
+{
+  GObjectClass *klass = G_OBJECT_CLASS (element_class);
+  klass->set_property = set_property_cb;
+  element_class->change_state = change_state_cb;
+  element_class->set_context = set_context_cb;
   const guint first_prop = kFirstProp;
   static std::once_flag once;
   std::call_once (once, [] {
@@ -180,13 +215,11 @@ void RealtimeLink::install (GObjectClass *klass)
       G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
 }
 
-bool RealtimeLink::set_property (guint prop_id, const GValue *value)
+void RealtimeLink::set_property (guint prop_id, const GValue *value)
 {
-  if (prop_id < first_prop_id || prop_id >= first_prop_id + N_PROPS)
-    return false;
   std::lock_guard<std::mutex> l (lock_);
   const char *s = G_VALUE_HOLDS_STRING (value) ? g_value_get_string (value) : nullptr;
-  switch (prop_id - first_prop_id) {
+  switch (prop_id - kFirstProp) {
     case PROP_SESSION: session_ = s ? s : ""; break;
     case PROP_CLIENT_SECRET:
       client_secret_ = s ? s : "";
@@ -195,15 +228,14 @@ bool RealtimeLink::set_property (guint prop_id, const GValue *value)
     case PROP_API_BASE: api_base_ = s ? s : ""; break;
     case PROP_LATENCY: latency_ms_ = g_value_get_uint (value); break;
   }
-  return true;
 }
 
 bool RealtimeLink::get_property (guint prop_id, GValue *value)
 {
-  if (prop_id < first_prop_id || prop_id >= first_prop_id + N_PROPS)
+  if (prop_id < kFirstProp || prop_id >= kFirstProp + N_PROPS)
     return false;
   std::lock_guard<std::mutex> l (lock_);
-  switch (prop_id - first_prop_id) {
+  switch (prop_id - kFirstProp) {
     case PROP_SESSION:
       g_value_set_string (value, session_.empty () ? nullptr : session_.c_str ());
       break;

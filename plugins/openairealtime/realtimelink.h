@@ -22,16 +22,15 @@ class RealtimeLink {
   RealtimeLink (GstElement *element, bool primary);
   ~RealtimeLink ();
 
-  /* Properties and signals common to both elements, installed from
-   * class_init with ids from kFirstProp on; set_property/get_property
-   * return false for ids that are not theirs. */
+  /* Installs, from class_init, what both elements share: properties (ids
+   * from kFirstProp on), signals, set_property, and the change_state and
+   * set_context that join and leave the call (chaining up to the parent
+   * class). get_property stays the element's: it has counters of its own
+   * and forwards the rest here. */
   static constexpr guint kFirstProp = 100;
-  static void install (GObjectClass *klass);
+  static void install (GstElementClass *klass);
   static RealtimeLink *of (gpointer element);
-  bool set_property (guint prop_id, const GValue *value);
   bool get_property (guint prop_id, GValue *value);
-
-  void set_context (GstContext *context);
 
   /* READY→PAUSED: join (and if needed start) the pipeline's call. */
   bool join ();
@@ -46,6 +45,12 @@ class RealtimeLink {
 
  private:
   class Observer;
+  void set_property (guint prop_id, const GValue *value);
+  void set_context (GstContext *context);
+  static void set_property_cb (GObject *, guint, const GValue *, GParamSpec *);
+  static GstStateChangeReturn change_state_cb (GstElement *, GstStateChange);
+  static void set_context_cb (GstElement *, GstContext *);
+
   GstElement *element_;
   bool primary_;
   mutable std::mutex lock_;
