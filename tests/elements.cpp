@@ -474,6 +474,17 @@ GST_START_TEST (test_send_event_refusals)
   std::string huge = "{\"type\":\"conversation.item.create\",\"pad\":\"" +
       std::string (70000, 'x') + "\"}";
   fail_if (s.send (huge.c_str ()), "over 64 KiB must be refused, not dropped");
+  /* The src is a live source and says so, with its block as latency. */
+  GstQuery *latency = gst_query_new_latency ();
+  GstPad *audio = gst_element_get_static_pad (s.src, "audio");
+  fail_unless (gst_pad_query (audio, latency));
+  gst_object_unref (audio);
+  gboolean live = FALSE;
+  GstClockTime min = 0;
+  gst_query_parse_latency (latency, &live, &min, nullptr);
+  gst_query_unref (latency);
+  fail_unless (live);
+  fail_unless_equals_uint64 (min, 10 * GST_MSECOND);
   fail_unless (s.send ("{\"type\":\"input_audio_buffer.clear\"}"));
   fail_unless (s.wait_event ("input_audio_buffer.cleared"));
   std::lock_guard<std::mutex> l (s.m);
