@@ -544,6 +544,34 @@ GST_START_TEST (test_client_secret_listen_only)
 }
 GST_END_TEST;
 
+/* An application that stops its pipeline from the server-event handler: the
+ * last reference to the call goes on the call's own thread. */
+GST_START_TEST (test_stop_from_event_handler)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  Session s ("api-key=" + server.api_key);
+  g_signal_connect (s.src, "server-event", G_CALLBACK (+[] (GstElement *,
+              const char *type, const char *, gpointer data) {
+        auto *session = static_cast<Session *> (data);
+        if (!g_str_equal (type, "session.created"))
+          return;
+        gst_element_set_state (session->pipeline, GST_STATE_NULL);
+        std::lock_guard<std::mutex> l (session->m);
+        session->signalled.emplace_back ("test.stopped");
+        session->cv.notify_all ();
+      }), &s);
+  s.play ();
+  fail_unless (s.wait_event ("test.stopped"));
+  /* Stopping hung the call up, although the call's own thread dropped it. */
+  JsonNode *log = server.log ();
+  fail_unless (json_object_get_boolean_member (only_call (log), "hangup"));
+  json_node_unref (log);
+  GstState state;
+  gst_element_get_state (s.pipeline, &state, nullptr, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (state, GST_STATE_NULL);
+}
+GST_END_TEST;
+
 static void server_up ()
 {
   fail_unless (server.start (), "the local realtime server did not start");
@@ -568,6 +596,7 @@ static Suite *elements_suite ()
   tcase_add_test (tc, test_tls_failure);
   tcase_add_test (tc, test_send_event_refusals);
   tcase_add_test (tc, test_client_secret_listen_only);
+  tcase_add_test (tc, test_stop_from_event_handler);
   suite_add_tcase (s, tc);
   return s;
 }

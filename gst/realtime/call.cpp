@@ -102,6 +102,7 @@ struct Call::Impl {
   gsize max_message = kDefaultMaxMessage;  /* under lock */
   std::vector<std::string> candidates;     /* under lock */
   bool gathering_done = false;             /* under lock */
+  bool tearing_down = false;               /* under lock */
   std::vector<std::shared_ptr<CallObserver>> observers; /* under lock */
   std::shared_ptr<CallObserver> primary;   /* under lock */
   CallStats stats;                         /* under lock */
@@ -135,7 +136,7 @@ struct Call::Impl {
 
   void set_state (CallState s)
   {
-    if (owner->state_.exchange (s) == s)
+    if (closing || owner->state_.exchange (s) == s)
       return;
     GST_INFO ("call %s: %s", name.c_str (), call_state_name (s));
     for (auto &o : observers_snapshot ())
@@ -171,7 +172,8 @@ struct Call::Impl {
   {
     http = std::make_unique<HttpClient> (worker, settings.http_timeout_s);
     set_state (CallState::Connecting);
-    if (!build_pipeline ())
+    /* An observer may have ended the call from that notification. */
+    if (closing || !build_pipeline ())
       return;
     /* Minting and offer creation run at the same time: both take a round
      * of work the other does not need. */
@@ -333,10 +335,12 @@ struct Call::Impl {
   {
     auto *self = static_cast<Impl *> (data);
     GstWebRTCSessionDescription *offer = nullptr;
-    const GstStructure *reply = gst_promise_get_reply (promise);
-    if (reply)
-      gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-          &offer, nullptr);
+    /* Interrupted (teardown) or expired promises have no reply to read. */
+    if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED) {
+      if (const GstStructure *reply = gst_promise_get_reply (promise))
+        gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+            &offer, nullptr);
+    }
     gst_promise_unref (promise);
     self->worker.post ([self, offer] {
       if (!offer) {
@@ -411,6 +415,8 @@ struct Call::Impl {
     }
     GstSDPMessage *sdp = nullptr;
     if (gst_sdp_message_new_from_text (a.sdp.c_str (), &sdp) != GST_SDP_OK) {
+      if (sdp)
+        gst_sdp_message_free (sdp);
       fail ("the answer could not be parsed as SDP");
       return;
     }
@@ -431,10 +437,12 @@ struct Call::Impl {
   static void on_remote_description_set (GstPromise *promise, gpointer data)
   {
     auto *self = static_cast<Impl *> (data);
-    const GstStructure *reply = gst_promise_get_reply (promise);
     GError *error = nullptr;
-    if (reply && gst_structure_has_field (reply, "error"))
-      gst_structure_get (reply, "error", G_TYPE_ERROR, &error, nullptr);
+    if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED) {
+      const GstStructure *reply = gst_promise_get_reply (promise);
+      if (reply && gst_structure_has_field (reply, "error"))
+        gst_structure_get (reply, "error", G_TYPE_ERROR, &error, nullptr);
+    }
     gst_promise_unref (promise);
     if (error) {
       std::string message = std::string ("webrtcbin rejected the answer: ") +
@@ -484,6 +492,12 @@ struct Call::Impl {
     auto *self = static_cast<Impl *> (data);
     if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
       return;
+    {
+      /* No new branch in a pipeline that is being torn down. */
+      std::lock_guard<std::mutex> l (self->lock);
+      if (self->tearing_down)
+        return;
+    }
     GError *error = nullptr;
     GstElement *bin = gst_parse_bin_from_description (
         "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! "
@@ -495,6 +509,7 @@ struct Call::Impl {
       g_error_free (error);
       return;
     }
+    g_clear_error (&error);
     GstElement *sink = gst_bin_get_by_name (GST_BIN (bin), "agent-audio");
     GstAppSinkCallbacks callbacks = {};
     callbacks.new_sample = on_agent_sample;
@@ -582,7 +597,8 @@ struct Call::Impl {
   {
     auto *self = static_cast<Impl *> (data);
     gsize size = 0;
-    const char *p = static_cast<const char *> (g_bytes_get_data (bytes, &size));
+    const char *p = bytes ?
+        static_cast<const char *> (g_bytes_get_data (bytes, &size)) : nullptr;
     std::string text (p ? p : "", size);
     self->worker.post ([self, text] { self->handle_event (text); });
   }
@@ -668,22 +684,15 @@ struct Call::Impl {
     {
       std::lock_guard<std::mutex> l (lock);
       channel_open = false;
+      tearing_down = true;
     }
     std::string call_id = stats_call_id ();
     if (http && signaller && have_credentials && !call_id.empty ()) {
-      bool done = false;
-      signaller->hangup (*http, credentials, call_id, [&done] { done = true; });
+      /* Shared: the answer may come after this wait has given up. */
+      auto done = std::make_shared<bool> (false);
+      signaller->hangup (*http, credentials, call_id, [done] { *done = true; });
       /* Bounded: a dead network must not hold up the user's state change. */
-      gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-      GSource *tick = g_timeout_source_new (50);
-      g_source_set_callback (tick, [] (gpointer) -> gboolean {
-        return G_SOURCE_CONTINUE;
-      }, nullptr, nullptr);
-      g_source_attach (tick, worker.context ());
-      while (!done && g_get_monotonic_time () < deadline)
-        g_main_context_iteration (worker.context (), TRUE);
-      g_source_destroy (tick);
-      g_source_unref (tick);
+      worker.iterate_until ([done] { return *done; }, 2000);
     }
     GstWebRTCDataChannel *ch = nullptr;
     GstElement *src = nullptr;
@@ -741,9 +750,16 @@ Call::Call (std::string name) : impl_ (std::make_unique<Impl> (this, std::move (
 
 Call::~Call ()
 {
+  if (impl_->worker.is_current ()) {
+    /* The last reference went from a callback on the call's own thread
+     * (e.g. an application stopping its pipeline from a server-event
+     * handler): tear down here, join the thread from another one once this
+     * dispatch has returned. */
+    impl_->shutdown ();
+    std::thread ([impl = std::move (impl_)] () mutable { impl.reset (); }).detach ();
+    return;
+  }
   impl_->worker.run_sync ([this] { impl_->shutdown (); });
-  if (state_.load () != CallState::Failed)
-    state_ = CallState::Closed;
 }
 
 void Call::add_observer (std::shared_ptr<CallObserver> observer, bool primary)

@@ -12,6 +12,7 @@ struct Pending {
   SoupMessage *message;
   std::string host;
   std::function<void (HttpResponse)> done;
+  std::shared_ptr<HttpFlight> flight;
 };
 
 /* Transport failures in words a user can act on. */
@@ -39,6 +40,14 @@ void on_sent (GObject *source, GAsyncResult *result, gpointer data)
   GError *error = nullptr;
   GBytes *bytes = soup_session_send_and_read_finish (SOUP_SESSION (source),
       result, &error);
+  pending->flight->pending--;
+  if (!pending->flight->client_alive) {
+    g_clear_error (&error);
+    if (bytes)
+      g_bytes_unref (bytes);
+    g_object_unref (pending->message);
+    return;
+  }
   HttpResponse r;
   if (error) {
     r.transport_error = redact (describe_transport_error (error, pending->host));
@@ -75,9 +84,11 @@ HttpClient::HttpClient (Worker &worker, unsigned timeout_s)
 HttpClient::~HttpClient ()
 {
   g_cancellable_cancel (cancellable_);
-  /* Let the cancelled callbacks run before the session goes away. */
-  while (g_main_context_iteration (worker_.context (), FALSE)) {
-  }
+  /* Cancelled requests finish on this context, soon but not always at once:
+   * wait for them (bounded), and let any later one find the client gone. */
+  auto flight = flight_;
+  worker_.iterate_until ([flight] { return flight->pending == 0; }, 1000);
+  flight_->client_alive = false;
   g_object_unref (cancellable_);
   soup_session_abort (session_);
   g_object_unref (session_);
@@ -107,7 +118,8 @@ void HttpClient::post (HttpRequest request,
       request.content_type.empty () ? nullptr : request.content_type.c_str (),
       body);
   g_bytes_unref (body);
-  auto *pending = new Pending { msg, host, std::move (done) };
+  auto *pending = new Pending { msg, host, std::move (done), flight_ };
+  flight_->pending++;
   soup_session_send_and_read_async (session_, msg, G_PRIORITY_DEFAULT,
       cancellable_, on_sent, pending);
 }

@@ -5,6 +5,7 @@
 #include "worker.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,13 @@ struct HttpResponse {
   std::string transport_error;  /* plain words when status is 0 */
 };
 
+/* Shared by a client and its requests in flight, which may finish after it
+ * (worker thread only). */
+struct HttpFlight {
+  int pending = 0;
+  bool client_alive = true;
+};
+
 class HttpClient {
  public:
   /* timeout_s bounds each request (connect, send and the answer). */
@@ -46,6 +54,7 @@ class HttpClient {
   Worker &worker_;
   SoupSession *session_;
   GCancellable *cancellable_;
+  std::shared_ptr<HttpFlight> flight_ = std::make_shared<HttpFlight> ();
 };
 
 }  // namespace rt

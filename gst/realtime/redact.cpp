@@ -2,6 +2,7 @@
 
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -89,7 +90,10 @@ void register_secret (const std::string &secret)
   for (const auto &s : secrets)
     if (s == secret)
       return;
-  secrets.push_back (secret);
+  /* Longest first, so that a secret containing another is masked whole. */
+  auto at = std::find_if (secrets.begin (), secrets.end (),
+      [&] (const std::string &s) { return s.size () < secret.size (); });
+  secrets.insert (at, secret);
 }
 
 std::string redact (const std::string &text)
@@ -119,8 +123,10 @@ void install_log_redaction ()
   std::call_once (once, [] {
     if (const char *key = g_getenv ("OPENAI_API_KEY"))
       register_secret (key);
-    gst_debug_remove_log_function (gst_debug_log_default);
-    gst_debug_add_log_function (redacting_log, nullptr, nullptr);
+    /* Stand in for the default output only: an application that replaced
+     * it with its own log function keeps it (and must not log secrets). */
+    if (gst_debug_remove_log_function (gst_debug_log_default) > 0)
+      gst_debug_add_log_function (redacting_log, nullptr, nullptr);
   });
 }
 

@@ -74,6 +74,23 @@ void Worker::cancel_timeout (guint id)
     g_source_destroy (s);
 }
 
+bool Worker::iterate_until (const std::function<bool ()> &done,
+    unsigned timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + gint64 (timeout_ms) * 1000;
+  /* A tick, so that a blocking iteration returns to check the deadline. */
+  GSource *tick = g_timeout_source_new (20);
+  g_source_set_callback (tick, [] (gpointer) -> gboolean {
+    return G_SOURCE_CONTINUE;
+  }, nullptr, nullptr);
+  g_source_attach (tick, context_);
+  while (!done () && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context_, TRUE);
+  g_source_destroy (tick);
+  g_source_unref (tick);
+  return done ();
+}
+
 void Worker::run_sync (std::function<void ()> fn)
 {
   g_return_if_fail (!is_current ());

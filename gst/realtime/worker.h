@@ -30,6 +30,10 @@ class Worker {
   guint post_after (unsigned delay_ms, std::function<void ()> fn);
   void cancel_timeout (guint id);
 
+  /* On the worker: runs its loop until done() holds or timeout_ms pass.
+   * For the few waits that must stay bounded (a hangup at teardown). */
+  bool iterate_until (const std::function<bool ()> &done, unsigned timeout_ms);
+
   /* Runs fn on the worker and waits for it. Not from the worker itself. */
   void run_sync (std::function<void ()> fn);
 

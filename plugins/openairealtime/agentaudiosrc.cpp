@@ -92,8 +92,11 @@ static GstFlowReturn gst_agent_audio_src_create (GstPushSrc *psrc, GstBuffer **o
 {
   auto *self = GST_AGENT_AUDIO_SRC (psrc);
   GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  if (!clock)
-    return GST_FLOW_FLUSHING;
+  if (!clock) {
+    GST_ELEMENT_ERROR (self, CORE, CLOCK, ("No clock to play the agent's audio by"),
+        ("a live source needs the pipeline clock"));
+    return GST_FLOW_ERROR;
+  }
   GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
   if (!GST_CLOCK_TIME_IS_VALID (self->start_time)) {
     GstClockTime now = gst_clock_get_time (clock);

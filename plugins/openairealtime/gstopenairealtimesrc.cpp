@@ -3,6 +3,8 @@
 #include "agentaudiosrc.h"
 #include "realtimelink.h"
 
+#include <memory>
+
 GST_DEBUG_CATEGORY_STATIC (src_debug);
 #define GST_CAT_DEFAULT src_debug
 
@@ -60,10 +62,12 @@ static void gst_openai_realtime_src_init (GstOpenAIRealtimeSrc *self)
   self->link = new RealtimeLink (GST_ELEMENT (self), true);
   self->audio = GST_AGENT_AUDIO_SRC (g_object_new (GST_TYPE_AGENT_AUDIO_SRC,
           "name", "agent-audio", nullptr));
-  GstAgentAudioSrc *audio = self->audio;
-  /* The bin owns the source and outlives the link that feeds it. */
+  /* A reference of its own: a call shared with a sink may deliver audio
+   * after this element is gone. */
+  std::shared_ptr<GstAgentAudioSrc> audio (
+      GST_AGENT_AUDIO_SRC (gst_object_ref (self->audio)), gst_object_unref);
   self->link->on_audio = [audio] (GstBuffer *buffer) {
-    gst_agent_audio_src_push (audio, buffer);
+    gst_agent_audio_src_push (audio.get (), buffer);
   };
   gst_bin_add (GST_BIN (self), GST_ELEMENT (self->audio));
   GstPad *target = gst_element_get_static_pad (GST_ELEMENT (self->audio), "src");

@@ -8,11 +8,9 @@ static gboolean plugin_init (GstPlugin *plugin)
 {
   /* First, so that the permanent key is masked in every later log line. */
   rt::init_debug ();
-  gboolean ok = FALSE;
-  ok |= GST_ELEMENT_REGISTER (ephemeraltokenprovider, plugin);
-  ok |= GST_ELEMENT_REGISTER (openairealtimesink, plugin);
-  ok |= GST_ELEMENT_REGISTER (openairealtimesrc, plugin);
-  return ok;
+  return GST_ELEMENT_REGISTER (ephemeraltokenprovider, plugin) &&
+      GST_ELEMENT_REGISTER (openairealtimesink, plugin) &&
+      GST_ELEMENT_REGISTER (openairealtimesrc, plugin);
 }
 
 #define PACKAGE "gst-openai-realtime"

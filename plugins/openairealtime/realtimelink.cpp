@@ -4,6 +4,8 @@
 #include "gstephemeraltokenprovider.h"
 #include "redact.h"
 
+#include <atomic>
+
 GST_DEBUG_CATEGORY_STATIC (link_debug);
 #define GST_CAT_DEFAULT link_debug
 
@@ -25,17 +27,24 @@ gboolean send_event_action (GstElement *element, const gchar *json)
   return link && link->send_event (json);
 }
 
-/* Walks up to the outermost bin: one call per pipeline and session name. */
+/* One call per outermost bin and session name. The bin gets a serial
+ * number of its own (an address could be reused by a later pipeline while a
+ * call of the old one is still held). */
 std::string call_key (GstElement *element, const std::string &session)
 {
+  static GQuark serial_quark = g_quark_from_static_string ("openairealtime-serial");
+  static std::atomic<guint64> next_serial { 1 };
   GstObject *top = GST_OBJECT (element);
   while (GST_OBJECT_PARENT (top))
     top = GST_OBJECT_PARENT (top);
-  gchar *key = g_strdup_printf ("%p/%s", (void *) top,
-      session.empty () ? "default" : session.c_str ());
-  std::string out (key);
-  g_free (key);
-  return out;
+  GST_OBJECT_LOCK (top);
+  auto serial = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (top), serial_quark));
+  if (!serial) {
+    serial = next_serial++;
+    g_object_set_qdata (G_OBJECT (top), serial_quark, GSIZE_TO_POINTER (serial));
+  }
+  GST_OBJECT_UNLOCK (top);
+  return std::to_string (serial) + "/" + (session.empty () ? "default" : session);
 }
 
 }  // namespace
