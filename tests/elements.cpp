@@ -544,6 +544,39 @@ GST_START_TEST (test_client_secret_listen_only)
 }
 GST_END_TEST;
 
+/* No provider and no key: the elements make their own provider, which falls
+ * back to the local server. */
+GST_START_TEST (test_implicit_provider_local_fallback)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  g_setenv ("OPENAI_API_KEY", "", TRUE);
+  g_setenv ("OPENAI_REALTIME_LOCAL_URL", server.base.c_str (), TRUE);
+  g_setenv ("REALTIME_SERVER_API_KEY", server.api_key.c_str (), TRUE);
+  GstElement *pipeline = gst_parse_launch ("audiotestsrc is-live=true ! "
+      "openairealtimesink openairealtimesrc name=src ! fakesink", nullptr);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  bool created = false;
+  while (!created) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+        (GstMessageType) (GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR));
+    fail_unless (msg != nullptr, "no session.created");
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
+    created = gst_message_has_name (msg, "openai-realtime-event") &&
+        g_str_equal (gst_structure_get_string (gst_message_get_structure (msg),
+                "type"), "session.created");
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  g_unsetenv ("OPENAI_REALTIME_LOCAL_URL");
+  g_unsetenv ("REALTIME_SERVER_API_KEY");
+}
+GST_END_TEST;
+
 /* An application that stops its pipeline from the server-event handler: the
  * last reference to the call goes on the call's own thread. */
 GST_START_TEST (test_stop_from_event_handler)
@@ -597,6 +630,7 @@ static Suite *elements_suite ()
   tcase_add_test (tc, test_send_event_refusals);
   tcase_add_test (tc, test_client_secret_listen_only);
   tcase_add_test (tc, test_stop_from_event_handler);
+  tcase_add_test (tc, test_implicit_provider_local_fallback);
   suite_add_tcase (s, tc);
   return s;
 }
