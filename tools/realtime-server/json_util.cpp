@@ -83,21 +83,6 @@ JsonObject *copy_object(JsonObject *object) {
   return out;
 }
 
-void merge_object(JsonObject *dst, JsonObject *src) {
-  JsonObjectIter iter;
-  const gchar *name;
-  JsonNode *value;
-  json_object_iter_init(&iter, src);
-  while (json_object_iter_next(&iter, &name, &value)) {
-    JsonNode *existing = json_object_get_member(dst, name);
-    if (existing && JSON_NODE_HOLDS_OBJECT(existing) && JSON_NODE_HOLDS_OBJECT(value)) {
-      merge_object(json_node_get_object(existing), json_node_get_object(value));
-    } else {
-      json_object_set_member(dst, name, json_node_copy(value));
-    }
-  }
-}
-
 JsonObject *get_object(JsonObject *obj, const char *member) {
   if (!obj) return nullptr;
   JsonNode *node = json_object_get_member(obj, member);

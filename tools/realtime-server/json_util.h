@@ -25,8 +25,6 @@ std::string to_json(JsonObject *object);
 // Deep copy of an object (json-glib has no json_object_copy in 1.6).
 JsonObject *copy_object(JsonObject *object);
 
-// Recursively merge src into dst: nested objects merge, everything else replaces.
-void merge_object(JsonObject *dst, JsonObject *src);
 
 // Convenience getters that tolerate missing members and wrong types.
 JsonObject *get_object(JsonObject *obj, const char *member);
