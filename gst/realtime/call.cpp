@@ -678,6 +678,8 @@ struct Call::Impl {
 
   void shutdown ()
   {
+    if (owner->state_.load () != CallState::Failed)
+      set_state (CallState::Closed);
     closing = true;
     if (offer_wait_timer)
       worker.cancel_timeout (offer_wait_timer);

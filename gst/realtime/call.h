@@ -89,7 +89,6 @@ class Call {
   /* Starts the call once; later calls do nothing. */
   void start (std::shared_ptr<CredentialSource> credentials,
       CallSettings settings, std::shared_ptr<Signaller> signaller = nullptr);
-  bool started () const { return started_.load (); }
   CallState state () const { return state_.load (); }
 
   /* User audio (any timestamps; S16LE 48 kHz mono). Dropped, and counted,
