@@ -35,15 +35,23 @@ struct Session {
   std::vector<std::string> posted;     /* element message types */
   std::vector<std::string> errors;     /* error message texts */
   std::vector<int16_t> audio;          /* what the src gave, 48 kHz mono */
+  struct Change {
+    std::string state, reason, category;
+    guint attempt;
+    gint64 at_us;
+  };
+  std::vector<Change> changes;         /* openai-realtime-connection messages */
 
+  /* call_props go on both the sink and the src: whichever starts the call
+   * configures it. */
   explicit Session (const std::string &provider_props,
       const std::string &input = "audiotestsrc is-live=true freq=440 volume=0.5",
-      const std::string &src_props = "")
+      const std::string &src_props = "", const std::string &call_props = "")
   {
     std::string desc = "ephemeraltokenprovider name=p api-base=" + server.base +
-        " " + provider_props + " " + input + " ! openairealtimesink name=sink "
-        "openairealtimesrc name=src " + src_props +
-        " ! appsink name=out sync=false";
+        " " + provider_props + " " + input + " ! openairealtimesink name=sink " +
+        call_props + " openairealtimesrc name=src " + src_props + " " +
+        call_props + " ! appsink name=out sync=false";
     GError *error = nullptr;
     pipeline = gst_parse_launch (desc.c_str (), &error);
     fail_unless (pipeline != nullptr, "%s", error ? error->message : "");
@@ -112,6 +120,22 @@ struct Session {
         gst_message_has_name (msg, "openai-realtime-event")) {
       self->posted.emplace_back (gst_structure_get_string (
               gst_message_get_structure (msg), "type"));
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+        gst_message_has_name (msg, "openai-realtime-connection")) {
+      const GstStructure *st = gst_message_get_structure (msg);
+      Change c;
+      gint state = 0;
+      gst_structure_get_enum (st, "state", g_type_from_name (
+              "GstOpenAIRealtimeConnectionState"), &state);
+      GEnumClass *ec = G_ENUM_CLASS (g_type_class_ref (g_type_from_name (
+                  "GstOpenAIRealtimeConnectionState")));
+      c.state = g_enum_get_value (ec, state)->value_nick;
+      g_type_class_unref (ec);
+      gst_structure_get_uint (st, "attempt", &c.attempt);
+      c.reason = gst_structure_get_string (st, "reason");
+      c.category = gst_structure_get_string (st, "category");
+      c.at_us = g_get_monotonic_time ();
+      self->changes.push_back (c);
     }
     self->cv.notify_all ();
     gst_message_unref (msg);
@@ -149,6 +173,17 @@ struct Session {
   bool wait_audio (size_t from, size_t n, std::chrono::milliseconds t = 10s)
   {
     return wait ([&] { return audio.size () >= from + n; }, t);
+  }
+
+  /* The connection messages so far as "state/attempt[/category] ...". */
+  std::string transitions ()
+  {
+    std::lock_guard<std::mutex> l (m);
+    std::string out;
+    for (auto &c : changes)
+      out += (out.empty () ? "" : " ") + c.state + "/" +
+          std::to_string (c.attempt) + (c.category.empty () ? "" : "/" + c.category);
+    return out;
   }
 
   bool send (const char *json)
@@ -370,8 +405,17 @@ static void expect_transport_error (const std::string &base, const char *words)
 
 GST_START_TEST (test_unreachable_host)
 {
-  /* Nothing listens on port 1 of loopback. */
-  expect_transport_error ("http://127.0.0.1:1", "connection refused by 127.0.0.1");
+  /* Nothing listens on port 1 of loopback. A refusal may be passing (a
+   * service restarting): it is retried, up to the attempt limit, and then
+   * reported once, quoting the last failure. */
+  Session s ("api-key=" + server.api_key + " api-base=http://127.0.0.1:1",
+      "audiotestsrc is-live=true", "",
+      "max-reconnect-attempts=2 reconnect-delay=20");
+  expect_single_error (s, "gave up after 2 reconnection attempts; last: "
+      "connection refused by 127.0.0.1");
+  std::string seen = s.transitions ();
+  fail_unless_equals_string (seen.c_str (), "connecting/1 "
+      "reconnecting/2/network reconnecting/3/network failed/3/network");
 }
 GST_END_TEST;
 

@@ -63,19 +63,38 @@ void prewarm_dtls ()
   });
 }
 
-const char *call_state_name (CallState state)
-{
-  switch (state) {
-    case CallState::Idle: return "idle";
-    case CallState::Connecting: return "connecting";
-    case CallState::Connected: return "connected";
-    case CallState::Closed: return "closed";
-    case CallState::Failed: return "failed";
-  }
-  return "unknown";
-}
-
 struct Call::Impl {
+  /* One try at the call: a fresh webrtcbin pipeline (webrtcbin is not meant
+   * to be reused after a failure), a fresh secret, one offer and answer.
+   * webrtcbin's callbacks get the Attempt as user data; they run only while
+   * its pipeline runs, which stops before the Attempt is freed. What they
+   * pass to the worker carries the attempt's generation, so news from an
+   * attempt that has since ended is recognised and dropped. */
+  struct Attempt {
+    Impl *impl = nullptr;
+    unsigned gen = 0;
+    GstElement *pipeline = nullptr;
+    GstElement *webrtc = nullptr;
+    guint bus_watch = 0;
+    Credentials credentials;
+    bool have_credentials = false;
+    std::string offer_sdp;
+    bool offer_posted = false;
+    std::string call_id;
+    gint64 connected_us = 0;
+    std::atomic<gint64> last_media_us { 0 };  /* any thread */
+    /* Under impl->lock. */
+    std::vector<std::string> candidates;
+    bool gathering_done = false;
+    bool tearing_down = false;
+  };
+
+  /* A callback's ticket back to the worker. */
+  struct Ticket {
+    Impl *impl;
+    unsigned gen;
+  };
+
   Call *owner;
   std::string name;
 
@@ -84,25 +103,23 @@ struct Call::Impl {
   std::shared_ptr<CredentialSource> credential_source;
   std::shared_ptr<Signaller> signaller;
   CallSettings settings;
-  Credentials credentials;
-  bool have_credentials = false;
-  std::string offer_sdp;
-  bool offer_posted = false;
+  Supervisor supervisor;
+  ConversationHistory history;
+  std::unique_ptr<Attempt> attempt;
+  unsigned generation = 0;
   bool closing = false;
-  GstElement *pipeline = nullptr;
-  GstElement *webrtc = nullptr;
-  guint bus_watch = 0;
   guint offer_wait_timer = 0;
+  guint grace_timer = 0;
+  guint media_timer = 0;
+  guint stable_timer = 0;
+  guint retry_timer = 0;
 
-  /* Shared with other threads. */
+  /* Shared with other threads; they belong to the current attempt. */
   std::mutex lock;
   GstElement *appsrc = nullptr;            /* under lock */
   GstWebRTCDataChannel *channel = nullptr; /* under lock */
   bool channel_open = false;               /* under lock */
   gsize max_message = kDefaultMaxMessage;  /* under lock */
-  std::vector<std::string> candidates;     /* under lock */
-  bool gathering_done = false;             /* under lock */
-  bool tearing_down = false;               /* under lock */
   std::vector<std::shared_ptr<CallObserver>> observers; /* under lock */
   std::shared_ptr<CallObserver> primary;   /* under lock */
   CallStats stats;                         /* under lock */
@@ -120,7 +137,9 @@ struct Call::Impl {
     return observers;
   }
 
-  /* Calls fn (observer, announce) for each observer; exactly one announces. */
+  /* Calls fn (observer, announce) for each observer; exactly one announces.
+   * An observer may end the call from here (the application stopping its
+   * pipeline): callers check `closing` afterwards before going on. */
   template <typename Fn> void each_observer (Fn fn)
   {
     std::shared_ptr<CallObserver> announcer;
@@ -134,90 +153,216 @@ struct Call::Impl {
       fn (*o, o == announcer);
   }
 
-  void set_state (CallState s)
+  Attempt *current (unsigned gen)
   {
-    if (closing || owner->state_.exchange (s) == s)
-      return;
-    GST_INFO ("call %s: %s", name.c_str (), call_state_name (s));
-    for (auto &o : observers_snapshot ())
-      o->on_state (s);
+    return !closing && attempt && attempt->gen == gen ? attempt.get () : nullptr;
   }
 
-  void fail (const ServiceError &error)
+  /* Runs fn on the worker if the attempt is still the current one. */
+  template <typename Fn> void on_worker (unsigned gen, Fn fn)
   {
-    if (closing || owner->state_.load () == CallState::Failed)
-      return;
-    GST_WARNING ("call %s failed: %s", name.c_str (),
-        redact (error.describe ()).c_str ());
-    {
-      std::lock_guard<std::mutex> l (lock);
-      channel_open = false;
-    }
-    set_state (CallState::Failed);
-    each_observer ([&] (CallObserver &o, bool announce) {
-      o.on_error (error, announce);
+    worker.post ([this, gen, fn] {
+      if (Attempt *a = current (gen))
+        fn (*a);
     });
   }
 
-  void fail (const std::string &message)
+  void publish (const Transition &t)
   {
-    ServiceError e;
-    e.message = message;
-    fail (e);
+    owner->state_.store (t.state);
+    {
+      std::lock_guard<std::mutex> l (lock);
+      stats.state = t.state;
+    }
+    GST_INFO ("call %s: %s (attempt %u)%s%s", name.c_str (),
+        connection_state_name (t.state), t.attempt, t.reason.empty () ? "" : ": ",
+        redact (t.reason).c_str ());
+    each_observer ([&] (CallObserver &o, bool announce) {
+      o.on_transition (t, announce);
+    });
   }
 
-  /* ---- setting up ---- */
+  void cancel (guint *timer)
+  {
+    if (*timer)
+      worker.cancel_timeout (*timer);
+    *timer = 0;
+  }
+
+  /* ---- supervision ---- */
 
   void start ()
   {
     http = std::make_unique<HttpClient> (worker, settings.http_timeout_s);
-    set_state (CallState::Connecting);
-    /* An observer may have ended the call from that notification. */
-    if (closing || !build_pipeline ())
+    supervisor = Supervisor (settings.reconnect);
+    history.set_limits (settings.history);
+    publish (supervisor.start ());
+    if (!closing)
+      begin_attempt ();
+  }
+
+  void fault (FaultKind kind, const std::string &message)
+  {
+    Fault f;
+    f.kind = kind;
+    f.error.message = message;
+    fault (f);
+  }
+
+  /* Every fault of the current attempt ends here: the attempt is torn
+   * down and the supervisor says whether, and when, to try again. */
+  void fault (const Fault &f)
+  {
+    if (closing || !attempt)
+      return;
+    Decision d = supervisor.fault (f, g_random_double ());
+    const char *category = fault_category (f.kind);
+    GST_WARNING ("call %s: %s fault: %s", name.c_str (), category,
+        redact (f.error.describe ()).c_str ());
+    {
+      std::lock_guard<std::mutex> l (lock);
+      stats.faults[category]++;
+    }
+    end_attempt (true);
+    publish (d.transition);
+    if (closing)
+      return;
+    if (!d.retry) {
+      ServiceError error = f.error;
+      if (!fault_is_fatal (f.kind)) {
+        /* Attempts exhausted: say so, with the last fault. */
+        error = ServiceError ();
+        error.message = d.transition.reason;
+      }
+      each_observer ([&] (CallObserver &o, bool announce) {
+        o.on_error (error, announce);
+      });
+      return;
+    }
+    GST_INFO ("call %s: attempt %u in %u ms", name.c_str (), d.transition.attempt,
+        d.delay_ms);
+    retry_timer = worker.post_after (d.delay_ms, [this] {
+      retry_timer = 0;
+      if (closing)
+        return;
+      supervisor.retrying ();
+      {
+        std::lock_guard<std::mutex> l (lock);
+        stats.reconnects++;
+      }
+      begin_attempt ();
+    });
+  }
+
+  void begin_attempt ()
+  {
+    attempt = std::make_unique<Attempt> ();
+    attempt->impl = this;
+    attempt->gen = ++generation;
+    const unsigned gen = attempt->gen;
+    {
+      std::lock_guard<std::mutex> l (lock);
+      stats.attempts++;
+      stats.secrets_fetched++;
+      stats.call_id.clear ();
+    }
+    if (!build_pipeline (*attempt))
       return;
     /* Minting and offer creation run at the same time: both take a round
      * of work the other does not need. */
-    credential_source->fetch (*http, [this] (CredentialsResult r) {
-      if (closing)
+    credential_source->fetch (*http, [this, gen] (CredentialsResult r) {
+      Attempt *a = current (gen);
+      if (!a)
         return;
       if (!r.ok) {
-        fail (r.error);
+        fault (classify_http_failure (r.error));
         return;
       }
-      credentials = r.credentials;
-      have_credentials = true;
-      maybe_post_offer ();
+      a->credentials = r.credentials;
+      a->have_credentials = true;
+      maybe_post_offer (*a);
     });
-    GstPromise *promise = gst_promise_new_with_change_func (on_offer_created,
-        this, nullptr);
-    g_signal_emit_by_name (webrtc, "create-offer", nullptr, promise);
+    if (Attempt *a = current (gen)) {
+      GstPromise *promise = gst_promise_new_with_change_func (on_offer_created,
+          new Ticket { this, gen }, [] (gpointer t) { delete (Ticket *) t; });
+      g_signal_emit_by_name (a->webrtc, "create-offer", nullptr, promise);
+    }
   }
+
+  /* Tears the current attempt down, on the worker. hangup: tell the service
+   * (without waiting) that this call is over, in case it is still up there. */
+  void end_attempt (bool hangup)
+  {
+    if (!attempt)
+      return;
+    std::unique_ptr<Attempt> a = std::move (attempt);
+    for (guint *t : { &offer_wait_timer, &grace_timer, &media_timer, &stable_timer })
+      cancel (t);
+    GstWebRTCDataChannel *ch = nullptr;
+    GstElement *src = nullptr;
+    {
+      std::lock_guard<std::mutex> l (lock);
+      channel_open = false;
+      a->tearing_down = true;
+      ch = channel;
+      channel = nullptr;
+      src = appsrc;
+      appsrc = nullptr;
+      max_message = kDefaultMaxMessage;
+    }
+    if (hangup && http && a->have_credentials && !a->call_id.empty ())
+      signaller->hangup (*http, a->credentials, a->call_id, [] {});
+    if (a->pipeline)
+      gst_element_set_state (a->pipeline, GST_STATE_NULL);
+    if (ch) {
+      g_signal_handlers_disconnect_by_data (ch, a.get ());
+      g_object_unref (ch);
+    }
+    if (src)
+      gst_object_unref (src);
+    if (a->webrtc)
+      g_signal_handlers_disconnect_by_data (a->webrtc, a.get ());
+    if (a->bus_watch) {
+      GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (a->pipeline));
+      gst_bus_remove_watch (bus);
+      gst_object_unref (bus);
+    }
+    if (a->pipeline)
+      gst_object_unref (a->pipeline);
+  }
+
+  /* ---- building an attempt ---- */
 
   GstElement *make (const char *factory, const char *element_name = nullptr)
   {
-    GstElement *e = gst_element_factory_make (factory, element_name);
-    if (!e)
-      fail (std::string ("missing GStreamer element '") + factory + "'");
-    return e;
+    return gst_element_factory_make (factory, element_name);
   }
 
-  bool build_pipeline ()
+  bool build_pipeline (Attempt &a)
   {
-    pipeline = gst_pipeline_new (("realtime-call-" + name).c_str ());
-    webrtc = make ("webrtcbin", "webrtc");
+    GstElement *webrtc = make ("webrtcbin", "webrtc");
     GstElement *src = make ("appsrc", "user-audio");
     GstElement *enc = make ("opusenc");
     GstElement *pay = make ("rtpopuspay");
     if (!webrtc || !src || !enc || !pay) {
-      for (GstElement *e : { webrtc, src, enc, pay })
-        if (e)
-          gst_object_unref (e);
-      webrtc = nullptr;
+      std::string missing;
+      const char *names[] = { "webrtcbin", "appsrc", "opusenc", "rtpopuspay" };
+      GstElement *all[] = { webrtc, src, enc, pay };
+      for (int i = 0; i < 4; i++) {
+        if (all[i])
+          gst_object_unref (all[i]);
+        else
+          missing += std::string (missing.empty () ? "" : ", ") + names[i];
+      }
+      fault (FaultKind::Unsupported, "missing GStreamer element(s): " + missing);
       return false;
     }
+    a.pipeline = gst_pipeline_new (("realtime-call-" + name + "-" +
+            std::to_string (a.gen)).c_str ());
+    a.webrtc = webrtc;
     g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
         "latency", settings.jitterbuffer_ms, nullptr);
-    tune_ice ();
+    tune_ice (webrtc);
 
     GstCaps *caps = gst_caps_from_string (
         "audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved");
@@ -230,57 +375,63 @@ struct Call::Impl {
     gst_util_set_object_arg (G_OBJECT (enc), "audio-type", "voice");
     g_object_set (pay, "pt", 111, nullptr);
 
-    gst_bin_add_many (GST_BIN (pipeline), src, enc, pay, webrtc, nullptr);
+    gst_bin_add_many (GST_BIN (a.pipeline), src, enc, pay, webrtc, nullptr);
+    {
+      std::lock_guard<std::mutex> l (lock);
+      appsrc = GST_ELEMENT (gst_object_ref (src));
+    }
     if (!gst_element_link_many (src, enc, pay, nullptr) ||
         !gst_element_link_pads (pay, "src", webrtc, "sink_0")) {
-      fail ("cannot link the audio encoder to webrtcbin");
+      fault (FaultKind::Unsupported, "cannot link the audio encoder to webrtcbin");
       return false;
     }
-    configure_transceiver ();
+    configure_transceiver (webrtc);
 
-    g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), this);
-    g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), this);
+    g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), &a);
+    g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), &a);
     g_signal_connect (webrtc, "notify::ice-gathering-state",
-        G_CALLBACK (on_gathering_state), this);
+        G_CALLBACK (on_gathering_state), &a);
+    g_signal_connect (webrtc, "notify::ice-connection-state",
+        G_CALLBACK (on_ice_connection_state), &a);
     g_signal_connect (webrtc, "notify::connection-state",
-        G_CALLBACK (on_connection_state), this);
+        G_CALLBACK (on_connection_state), &a);
 
-    GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
-    bus_watch = gst_bus_add_watch (bus, on_bus_message, this);
+    GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (a.pipeline));
+    a.bus_watch = gst_bus_add_watch (bus, on_bus_message, &a);
     gst_object_unref (bus);
 
     /* The channel must exist before the offer, and webrtcbin wants it made
      * in READY. */
-    gst_element_set_state (pipeline, GST_STATE_READY);
+    gst_element_set_state (a.pipeline, GST_STATE_READY);
     GstStructure *opts = gst_structure_new ("options", "ordered",
         G_TYPE_BOOLEAN, TRUE, nullptr);
     GstWebRTCDataChannel *ch = nullptr;
     g_signal_emit_by_name (webrtc, "create-data-channel", "oai-events", opts, &ch);
     gst_structure_free (opts);
     if (!ch) {
-      fail ("webrtcbin refused to create the oai-events data channel");
+      fault (FaultKind::Unsupported,
+          "webrtcbin refused to create the oai-events data channel");
       return false;
     }
-    g_signal_connect (ch, "on-open", G_CALLBACK (on_channel_open), this);
-    g_signal_connect (ch, "on-close", G_CALLBACK (on_channel_close), this);
-    g_signal_connect (ch, "on-error", G_CALLBACK (on_channel_error), this);
-    g_signal_connect (ch, "on-message-string", G_CALLBACK (on_channel_string), this);
-    g_signal_connect (ch, "on-message-data", G_CALLBACK (on_channel_data), this);
+    g_signal_connect (ch, "on-open", G_CALLBACK (on_channel_open), &a);
+    g_signal_connect (ch, "on-close", G_CALLBACK (on_channel_close), &a);
+    g_signal_connect (ch, "on-error", G_CALLBACK (on_channel_error), &a);
+    g_signal_connect (ch, "on-message-string", G_CALLBACK (on_channel_string), &a);
+    g_signal_connect (ch, "on-message-data", G_CALLBACK (on_channel_data), &a);
     {
       std::lock_guard<std::mutex> l (lock);
       channel = ch;
-      appsrc = GST_ELEMENT (gst_object_ref (src));
     }
-    if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+    if (gst_element_set_state (a.pipeline, GST_STATE_PLAYING) ==
         GST_STATE_CHANGE_FAILURE) {
-      fail ("the call's internal pipeline did not start");
+      fault (FaultKind::Pipeline, "the call's internal pipeline did not start");
       return false;
     }
     return true;
   }
 
   /* Opus at PT 111 as browsers offer it; sendrecv so the agent can answer. */
-  void configure_transceiver ()
+  static void configure_transceiver (GstElement *webrtc)
   {
     GstPad *sinkpad = gst_element_get_static_pad (webrtc, "sink_0");
     GstWebRTCRTPTransceiver *trans = nullptr;
@@ -300,7 +451,7 @@ struct Call::Impl {
 
   /* libnice's defaults cost a call hundreds of milliseconds: a 200 ms UPnP
    * wait while gathering and 20 ms pacing of the connectivity checks. */
-  void tune_ice ()
+  void tune_ice (GstElement *webrtc)
   {
     GObject *ice = nullptr;
     g_object_get (webrtc, "ice-agent", &ice, nullptr);
@@ -333,7 +484,7 @@ struct Call::Impl {
 
   static void on_offer_created (GstPromise *promise, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *t = static_cast<Ticket *> (data);
     GstWebRTCSessionDescription *offer = nullptr;
     /* Interrupted (teardown) or expired promises have no reply to read. */
     if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED) {
@@ -342,101 +493,107 @@ struct Call::Impl {
             &offer, nullptr);
     }
     gst_promise_unref (promise);
-    self->worker.post ([self, offer] {
-      if (!offer) {
-        self->fail ("webrtcbin could not create an offer");
+    Impl *self = t->impl;
+    const unsigned gen = t->gen;
+    self->worker.post ([self, gen, offer] {
+      Attempt *a = self->current (gen);
+      if (!a || !offer) {
+        if (offer)
+          gst_webrtc_session_description_free (offer);
+        else if (a)
+          self->fault (FaultKind::Pipeline, "webrtcbin could not create an offer");
         return;
       }
-      if (self->closing) {
-        gst_webrtc_session_description_free (offer);
-        return;
-      }
-      g_signal_emit_by_name (self->webrtc, "set-local-description", offer,
-          nullptr);
+      g_signal_emit_by_name (a->webrtc, "set-local-description", offer, nullptr);
       gchar *text = gst_sdp_message_as_text (offer->sdp);
-      self->offer_sdp = text;
+      a->offer_sdp = text;
       g_free (text);
       gst_webrtc_session_description_free (offer);
       if (self->settings.offer_wait_ms > 0)
         self->offer_wait_timer = self->worker.post_after (
-            self->settings.offer_wait_ms, [self] {
+            self->settings.offer_wait_ms, [self, gen] {
               self->offer_wait_timer = 0;
-              self->maybe_post_offer ();
+              if (Attempt *a = self->current (gen))
+                self->maybe_post_offer (*a);
             });
-      self->maybe_post_offer ();
+      self->maybe_post_offer (*a);
     });
   }
 
   /* The offer with the local candidates gathered so far: there is no
    * trickle ICE, the POST is the whole exchange. */
-  std::string offer_with_candidates ()
+  std::string offer_with_candidates (Attempt &a)
   {
     std::lock_guard<std::mutex> l (lock);
-    if (candidates.empty ())
-      return offer_sdp;
-    auto first_m = offer_sdp.find ("\r\nm=");
+    const std::string &sdp = a.offer_sdp;
+    if (a.candidates.empty ())
+      return sdp;
+    auto first_m = sdp.find ("\r\nm=");
     if (first_m == std::string::npos)
-      return offer_sdp;
-    auto next_m = offer_sdp.find ("\r\nm=", first_m + 2);
-    auto at = next_m == std::string::npos ? offer_sdp.size () - 2 : next_m;
+      return sdp;
+    auto next_m = sdp.find ("\r\nm=", first_m + 2);
+    auto at = next_m == std::string::npos ? sdp.size () - 2 : next_m;
     std::string lines;
-    for (const auto &c : candidates)
+    for (const auto &c : a.candidates)
       lines += "\r\na=" + c;
-    std::string out = offer_sdp;
+    std::string out = sdp;
     out.insert (at, lines);
     return out;
   }
 
-  void maybe_post_offer ()
+  void maybe_post_offer (Attempt &a)
   {
-    if (closing || offer_posted || !have_credentials || offer_sdp.empty ())
+    if (a.offer_posted || !a.have_credentials || a.offer_sdp.empty ())
       return;
     if (settings.offer_wait_ms > 0 && offer_wait_timer) {
       std::lock_guard<std::mutex> l (lock);
-      if (!gathering_done)
+      if (!a.gathering_done)
         return;
     }
-    if (offer_wait_timer) {
-      worker.cancel_timeout (offer_wait_timer);
-      offer_wait_timer = 0;
-    }
-    offer_posted = true;
-    signaller->exchange (*http, credentials, offer_with_candidates (),
-        [this] (Answer a) { on_answer (std::move (a)); });
+    cancel (&offer_wait_timer);
+    a.offer_posted = true;
+    const unsigned gen = a.gen;
+    signaller->exchange (*http, a.credentials, offer_with_candidates (a),
+        [this, gen] (Answer answer) {
+          if (Attempt *a = current (gen))
+            on_answer (*a, std::move (answer));
+        });
   }
 
-  void on_answer (Answer a)
+  void on_answer (Attempt &a, Answer answer)
   {
-    if (closing)
-      return;
-    if (!a.ok) {
-      fail (a.error);
+    if (!answer.ok) {
+      Fault f = classify_http_failure (answer.error);
+      fault (f);
       return;
     }
     GstSDPMessage *sdp = nullptr;
-    if (gst_sdp_message_new_from_text (a.sdp.c_str (), &sdp) != GST_SDP_OK) {
+    if (gst_sdp_message_new_from_text (answer.sdp.c_str (), &sdp) != GST_SDP_OK) {
       if (sdp)
         gst_sdp_message_free (sdp);
-      fail ("the answer could not be parsed as SDP");
+      fault (FaultKind::BadAnswer, "the answer could not be parsed as SDP");
       return;
     }
+    a.call_id = answer.call_id;
     {
       std::lock_guard<std::mutex> l (lock);
-      stats.call_id = a.call_id;
-      max_message = max_message_size_of (a.sdp);
+      stats.call_id = answer.call_id;
+      max_message = max_message_size_of (answer.sdp);
     }
-    GST_INFO ("call %s: answered, call id %s", name.c_str (), a.call_id.c_str ());
-    GstWebRTCSessionDescription *answer =
+    GST_INFO ("call %s: answered, call id %s", name.c_str (),
+        answer.call_id.c_str ());
+    GstWebRTCSessionDescription *desc =
         gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
     GstPromise *promise = gst_promise_new_with_change_func (
-        on_remote_description_set, this, nullptr);
-    g_signal_emit_by_name (webrtc, "set-remote-description", answer, promise);
-    gst_webrtc_session_description_free (answer);
+        on_remote_description_set, new Ticket { this, a.gen },
+        [] (gpointer t) { delete (Ticket *) t; });
+    g_signal_emit_by_name (a.webrtc, "set-remote-description", desc, promise);
+    gst_webrtc_session_description_free (desc);
   }
 
   static void on_remote_description_set (GstPromise *promise, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *t = static_cast<Ticket *> (data);
     GError *error = nullptr;
     if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED) {
       const GstStructure *reply = gst_promise_get_reply (promise);
@@ -448,54 +605,136 @@ struct Call::Impl {
       std::string message = std::string ("webrtcbin rejected the answer: ") +
           error->message;
       g_error_free (error);
-      self->worker.post ([self, message] { self->fail (message); });
+      Impl *self = t->impl;
+      self->on_worker (t->gen, [self, message] (Attempt &) {
+        self->fault (FaultKind::BadAnswer, message);
+      });
     }
   }
 
   static void on_ice_candidate (GstElement *, guint, gchar *candidate,
       gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
-    std::lock_guard<std::mutex> l (self->lock);
-    self->candidates.emplace_back (candidate);
+    auto *a = static_cast<Attempt *> (data);
+    std::lock_guard<std::mutex> l (a->impl->lock);
+    a->candidates.emplace_back (candidate);
   }
 
   static void on_gathering_state (GstElement *webrtc, GParamSpec *, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *a = static_cast<Attempt *> (data);
     GstWebRTCICEGatheringState state;
     g_object_get (webrtc, "ice-gathering-state", &state, nullptr);
     if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
       return;
+    Impl *self = a->impl;
     {
       std::lock_guard<std::mutex> l (self->lock);
-      self->gathering_done = true;
+      a->gathering_done = true;
     }
-    self->worker.post ([self] { self->maybe_post_offer (); });
+    self->on_worker (a->gen, [self] (Attempt &a) { self->maybe_post_offer (a); });
   }
+
+  /* ---- faults seen by webrtcbin ---- */
 
   static void on_connection_state (GstElement *webrtc, GParamSpec *,
       gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *a = static_cast<Attempt *> (data);
     GstWebRTCPeerConnectionState state;
     g_object_get (webrtc, "connection-state", &state, nullptr);
+    Impl *self = a->impl;
     GST_DEBUG ("call %s: peer connection state %d", self->name.c_str (), state);
     if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-      self->worker.post ([self] { self->fail ("the peer connection failed"); });
+      self->on_worker (a->gen, [self] (Attempt &) {
+        self->fault (FaultKind::PeerFailed, "the peer connection failed");
+      });
+  }
+
+  static void on_ice_connection_state (GstElement *webrtc, GParamSpec *,
+      gpointer data)
+  {
+    auto *a = static_cast<Attempt *> (data);
+    GstWebRTCICEConnectionState state;
+    g_object_get (webrtc, "ice-connection-state", &state, nullptr);
+    Impl *self = a->impl;
+    self->on_worker (a->gen, [self, state] (Attempt &a) {
+      self->ice_state_changed (a, state);
+    });
+  }
+
+  /* A transient "disconnected" is normal on real networks: only one that
+   * lasts longer than the grace period ends the attempt. */
+  void ice_state_changed (Attempt &a, GstWebRTCICEConnectionState state)
+  {
+    GST_DEBUG ("call %s: ICE state %d", name.c_str (), state);
+    switch (state) {
+      case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
+        fault (FaultKind::IceFailed, "ICE failed: the far end cannot be reached");
+        break;
+      case GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED:
+        if (!grace_timer) {
+          const unsigned gen = a.gen;
+          const unsigned grace = settings.ice_disconnect_grace_ms;
+          grace_timer = worker.post_after (grace, [this, gen, grace] {
+            grace_timer = 0;
+            if (current (gen))
+              fault (FaultKind::IceDisconnected, "ICE lost the far end for more "
+                  "than " + std::to_string (grace) + " ms");
+          });
+        }
+        break;
+      case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
+      case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
+        cancel (&grace_timer);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /* No RTP from the far end for media-timeout while connected: a network
+   * that swallows packets silently (no ICE failure is ever reported then,
+   * since libnice here does no consent checks). */
+  void arm_media_check (unsigned gen)
+  {
+    if (settings.media_timeout_ms == 0)
+      return;
+    unsigned interval = std::clamp (settings.media_timeout_ms / 8, 10u, 250u);
+    media_timer = worker.post_after (interval, [this, gen] {
+      media_timer = 0;
+      Attempt *a = current (gen);
+      if (!a)
+        return;
+      gint64 last = std::max (a->last_media_us.load (), a->connected_us);
+      gint64 silent_ms = (g_get_monotonic_time () - last) / 1000;
+      if (silent_ms >= settings.media_timeout_ms) {
+        fault (FaultKind::MediaTimeout, "no audio from the far end for " +
+            std::to_string (silent_ms) + " ms");
+        return;
+      }
+      arm_media_check (gen);
+    });
   }
 
   /* ---- media in ---- */
 
+  static GstPadProbeReturn on_media (GstPad *, GstPadProbeInfo *, gpointer data)
+  {
+    static_cast<Attempt *> (data)->last_media_us.store (g_get_monotonic_time ());
+    return GST_PAD_PROBE_OK;
+  }
+
   static void on_pad_added (GstElement *, GstPad *pad, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *a = static_cast<Attempt *> (data);
+    Impl *self = a->impl;
     if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
       return;
     {
       /* No new branch in a pipeline that is being torn down. */
       std::lock_guard<std::mutex> l (self->lock);
-      if (self->tearing_down)
+      if (a->tearing_down)
         return;
     }
     GError *error = nullptr;
@@ -513,9 +752,10 @@ struct Call::Impl {
     GstElement *sink = gst_bin_get_by_name (GST_BIN (bin), "agent-audio");
     GstAppSinkCallbacks callbacks = {};
     callbacks.new_sample = on_agent_sample;
-    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, self, nullptr);
+    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, a, nullptr);
     gst_object_unref (sink);
-    gst_bin_add (GST_BIN (self->pipeline), bin);
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_media, a, nullptr);
+    gst_bin_add (GST_BIN (a->pipeline), bin);
     gst_element_sync_state_with_parent (bin);
     GstPad *sinkpad = gst_element_get_static_pad (bin, "sink");
     if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
@@ -525,7 +765,7 @@ struct Call::Impl {
 
   static GstFlowReturn on_agent_sample (GstAppSink *sink, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    Impl *self = static_cast<Attempt *> (data)->impl;
     GstSample *sample = gst_app_sink_pull_sample (sink);
     if (!sample)
       return GST_FLOW_EOS;
@@ -541,72 +781,91 @@ struct Call::Impl {
 
   static void on_channel_open (GstWebRTCDataChannel *, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
-    self->worker.post ([self] { self->channel_opened (); });
+    auto *a = static_cast<Attempt *> (data);
+    Impl *self = a->impl;
+    self->on_worker (a->gen, [self] (Attempt &a) { self->channel_opened (a); });
   }
 
-  void channel_opened ()
+  void channel_opened (Attempt &a)
   {
-    if (closing)
-      return;
+    gsize limit;
     {
       std::lock_guard<std::mutex> l (lock);
       channel_open = true;
+      limit = max_message;
     }
     std::string error;
     if (!send_now (build_session_update (settings.session), &error))
       GST_WARNING ("call %s: session.update not sent: %s", name.c_str (),
           error.c_str ());
-    set_state (CallState::Connected);
+    /* The conversation so far, so that the agent keeps its context. */
+    guint64 replayed = 0;
+    for (const auto &item : history.replay_events (limit))
+      replayed += send_now (item, &error) ? 1 : 0;
+    if (replayed)
+      GST_INFO ("call %s: %" G_GUINT64_FORMAT " conversation items replayed",
+          name.c_str (), replayed);
+    {
+      std::lock_guard<std::mutex> l (lock);
+      stats.history_replayed += replayed;
+    }
+    a.connected_us = g_get_monotonic_time ();
+    const unsigned gen = a.gen;
+    stable_timer = worker.post_after (settings.reconnect.stable_after_ms,
+        [this, gen] {
+          stable_timer = 0;
+          if (current (gen))
+            supervisor.stable ();
+        });
+    arm_media_check (gen);
+    publish (supervisor.connected ());
   }
 
   static void on_channel_close (GstWebRTCDataChannel *, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
-    self->worker.post ([self] {
-      bool was_open;
-      {
-        std::lock_guard<std::mutex> l (self->lock);
-        was_open = self->channel_open;
-        self->channel_open = false;
-      }
-      if (was_open && !self->closing)
-        self->fail ("the oai-events data channel closed");
+    auto *a = static_cast<Attempt *> (data);
+    Impl *self = a->impl;
+    self->on_worker (a->gen, [self] (Attempt &) {
+      self->fault (FaultKind::ChannelClosed,
+          "the far end closed the oai-events data channel");
     });
   }
 
   static void on_channel_error (GstWebRTCDataChannel *, GError *error,
       gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *a = static_cast<Attempt *> (data);
+    Impl *self = a->impl;
     std::string message = std::string ("data channel error: ") +
         (error ? error->message : "unknown");
-    self->worker.post ([self, message] { self->fail (message); });
+    self->on_worker (a->gen, [self, message] (Attempt &) {
+      self->fault (FaultKind::ChannelClosed, message);
+    });
   }
 
   static void on_channel_string (GstWebRTCDataChannel *, gchar *str,
       gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *a = static_cast<Attempt *> (data);
+    Impl *self = a->impl;
     std::string text (str ? str : "");
-    self->worker.post ([self, text] { self->handle_event (text); });
+    self->on_worker (a->gen, [self, text] (Attempt &) { self->handle_event (text); });
   }
 
   static void on_channel_data (GstWebRTCDataChannel *, GBytes *bytes,
       gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
+    auto *a = static_cast<Attempt *> (data);
+    Impl *self = a->impl;
     gsize size = 0;
     const char *p = bytes ?
         static_cast<const char *> (g_bytes_get_data (bytes, &size)) : nullptr;
     std::string text (p ? p : "", size);
-    self->worker.post ([self, text] { self->handle_event (text); });
+    self->on_worker (a->gen, [self, text] (Attempt &) { self->handle_event (text); });
   }
 
   void handle_event (const std::string &text)
   {
-    if (closing)
-      return;
     std::string why;
     auto event = parse_server_event (text, &why);
     {
@@ -619,9 +878,15 @@ struct Call::Impl {
       return;
     }
     GST_LOG ("call %s: server event %s", name.c_str (), event->type.c_str ());
+    history.observe_server_event (event->type, text);
     each_observer ([&] (CallObserver &o, bool announce) {
       o.on_server_event (event->type, text, announce);
     });
+    if (closing)
+      return;
+    if (event->type == "error" && event->error_code == "session_expired")
+      fault (FaultKind::SessionExpired, "the service ended the call at its "
+          "time limit: " + event->error_message);
   }
 
   /* Sends on the worker thread; the caller has checked the text. */
@@ -657,20 +922,23 @@ struct Call::Impl {
 
   static gboolean on_bus_message (GstBus *, GstMessage *msg, gpointer data)
   {
-    auto *self = static_cast<Impl *> (data);
-    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-      GError *err = nullptr;
-      gchar *dbg = nullptr;
-      gst_message_parse_error (msg, &err, &dbg);
-      GST_WARNING ("call %s: internal error from %s: %s (%s)",
-          self->name.c_str (), GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
-          err->message, dbg ? dbg : "");
-      std::string message = std::string ("internal pipeline error: ") +
-          err->message;
-      g_error_free (err);
-      g_free (dbg);
-      self->fail (message);
-    }
+    auto *a = static_cast<Attempt *> (data);
+    Impl *self = a->impl;
+    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ERROR)
+      return G_SOURCE_CONTINUE;
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error (msg, &err, &dbg);
+    const char *source = GST_OBJECT_NAME (GST_MESSAGE_SRC (msg));
+    GST_WARNING ("call %s: internal error from %s: %s (%s)", self->name.c_str (),
+        source, err->message, dbg ? dbg : "");
+    const bool dtls = g_str_has_prefix (source, "dtls");
+    std::string message = std::string (dtls ? "DTLS error: " :
+        "internal pipeline error: ") + err->message;
+    g_error_free (err);
+    g_free (dbg);
+    if (self->current (a->gen))
+      self->fault (dtls ? FaultKind::Dtls : FaultKind::Pipeline, message);
     return G_SOURCE_CONTINUE;
   }
 
@@ -678,56 +946,29 @@ struct Call::Impl {
 
   void shutdown ()
   {
-    if (owner->state_.load () != CallState::Failed)
-      set_state (CallState::Closed);
+    ConnectionState before = owner->state_.load ();
     closing = true;
-    if (offer_wait_timer)
-      worker.cancel_timeout (offer_wait_timer);
-    {
-      std::lock_guard<std::mutex> l (lock);
-      channel_open = false;
-      tearing_down = true;
-    }
-    std::string call_id = stats_call_id ();
-    if (http && signaller && have_credentials && !call_id.empty ()) {
+    cancel (&retry_timer);
+    if (attempt && attempt->have_credentials && !attempt->call_id.empty () &&
+        http && signaller) {
+      {
+        std::lock_guard<std::mutex> l (lock);
+        channel_open = false;
+      }
       /* Shared: the answer may come after this wait has given up. */
       auto done = std::make_shared<bool> (false);
-      signaller->hangup (*http, credentials, call_id, [done] { *done = true; });
+      signaller->hangup (*http, attempt->credentials, attempt->call_id,
+          [done] { *done = true; });
       /* Bounded: a dead network must not hold up the user's state change. */
       worker.iterate_until ([done] { return *done; }, 2000);
     }
-    GstWebRTCDataChannel *ch = nullptr;
-    GstElement *src = nullptr;
-    {
+    end_attempt (false);
+    if (before != ConnectionState::Failed && before != ConnectionState::Idle) {
+      owner->state_.store (ConnectionState::Closed);
       std::lock_guard<std::mutex> l (lock);
-      ch = channel;
-      channel = nullptr;
-      src = appsrc;
-      appsrc = nullptr;
+      stats.state = ConnectionState::Closed;
     }
-    if (pipeline)
-      gst_element_set_state (pipeline, GST_STATE_NULL);
-    if (ch) {
-      g_signal_handlers_disconnect_by_data (ch, this);
-      g_object_unref (ch);
-    }
-    if (src)
-      gst_object_unref (src);
-    if (bus_watch) {
-      GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
-      gst_bus_remove_watch (bus);
-      gst_object_unref (bus);
-    }
-    if (pipeline)
-      gst_object_unref (pipeline);
-    pipeline = webrtc = nullptr;
     http.reset ();
-  }
-
-  std::string stats_call_id ()
-  {
-    std::lock_guard<std::mutex> l (lock);
-    return stats.call_id;
   }
 };
 
@@ -844,8 +1085,12 @@ bool Call::send_event (const std::string &json, std::string *error)
   }
   Impl *impl = impl_.get ();
   impl_->worker.post ([impl, json] {
+    if (impl->closing)
+      return;
     std::string err;
-    if (!impl->closing && !impl->send_now (json, &err))
+    if (impl->send_now (json, &err))
+      impl->history.observe_client_event (json);
+    else
       GST_WARNING ("call %s: event not sent: %s", impl->name.c_str (),
           err.c_str ());
   });

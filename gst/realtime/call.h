@@ -1,6 +1,10 @@
 /* One realtime call: an internal pipeline around webrtcbin, the offer/answer
  * through a Signaller, the `oai-events` data channel, Opus out and in.
  *
+ * A call outlives faults: each attempt is a fresh webrtcbin with a fresh
+ * secret; a Supervisor decides between reconnecting (with backoff) and
+ * failing, and the conversation so far is replayed into each new attempt.
+ *
  * The call runs on its own Worker thread and pipeline, apart from the user's
  * pipeline: the elements push the user's audio in (push_audio) and receive the
  * agent's audio and events through CallObserver. Several elements of one
@@ -8,13 +12,16 @@
 #pragma once
 
 #include "credentials.h"
+#include "history.h"
 #include "protocol.h"
+#include "supervision.h"
 #include "signalling/signaller.h"
 #include "worker.h"
 
 #include <gst/gst.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,18 +33,21 @@ namespace rt {
  * first offer (it costs 100-450 ms when made on demand). Idempotent. */
 void prewarm_dtls ();
 
-enum class CallState { Idle, Connecting, Connected, Closed, Failed };
-const char *call_state_name (CallState state);
-
 /* Receives what a call produces. Called from the call's threads: the worker
- * for state, events and errors, a streaming thread for audio. */
+ * for transitions, events and errors, a streaming thread for audio.
+ *
+ * announce: this observer is the one that should tell the application (post
+ * the bus message, the element error), so that a call shared by two
+ * elements reports each thing once. */
 class CallObserver {
  public:
   virtual ~CallObserver () = default;
-  virtual void on_state (CallState state) { (void) state; }
-  /* announce: this observer is the one that should tell the application
-   * (post the bus message, the element error), so that a call shared by two
-   * elements reports each thing once. */
+  /* Every change of connection state, and every new fault while
+   * reconnecting (the attempt number then grows). */
+  virtual void on_transition (const Transition &t, bool announce)
+  {
+    (void) t; (void) announce;
+  }
   virtual void on_server_event (const std::string &type,
       const std::string &json, bool announce)
   {
@@ -57,16 +67,29 @@ struct CallSettings {
   unsigned jitterbuffer_ms = 40;  /* webrtcbin latency */
   unsigned offer_wait_ms = 0;     /* wait for local candidates before posting */
   unsigned http_timeout_s = 10;
+  unsigned ice_disconnect_grace_ms = 2000;
+  unsigned media_timeout_ms = 3000;  /* 0: never */
+  ReconnectPolicy reconnect;
+  HistoryLimits history;
 };
 
 struct CallStats {
+  ConnectionState state = ConnectionState::Idle;
+  std::string call_id;
   guint64 audio_in_dropped = 0;   /* user buffers dropped while not connected */
   guint64 audio_in_sent = 0;
   guint64 events_in = 0;
-  guint64 events_malformed = 0;
+  guint64 events_malformed = 0;   /* not JSON, no type, or cut short */
+  guint64 events_unknown = 0;     /* valid, of a type this version does not know */
+  guint64 events_reassembled = 0; /* arrived split by the transport, rebuilt */
+  guint64 events_oversized = 0;   /* larger than any event is allowed to be */
   guint64 events_out = 0;
   guint64 events_refused = 0;
-  std::string call_id;
+  guint64 attempts = 0;           /* calls tried, the first one included */
+  guint64 reconnects = 0;
+  guint64 secrets_fetched = 0;
+  guint64 history_replayed = 0;   /* items given to new calls */
+  std::map<std::string, guint64> faults;  /* by fault_category() */
 };
 
 class Call {
@@ -89,7 +112,7 @@ class Call {
   /* Starts the call once; later calls do nothing. */
   void start (std::shared_ptr<CredentialSource> credentials,
       CallSettings settings, std::shared_ptr<Signaller> signaller = nullptr);
-  CallState state () const { return state_.load (); }
+  ConnectionState state () const { return state_.load (); }
 
   /* User audio (any timestamps; S16LE 48 kHz mono). Dropped, and counted,
    * unless the call is connected: a backlog sent in a burst would add its
@@ -106,7 +129,7 @@ class Call {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> started_ { false };
-  std::atomic<CallState> state_ { CallState::Idle };
+  std::atomic<ConnectionState> state_ { ConnectionState::Idle };
   friend struct Impl;
 };
 

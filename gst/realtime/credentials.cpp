@@ -1,6 +1,7 @@
 #include "credentials.h"
 
 #include "redact.h"
+#include "supervision.h"
 
 #include "debug.h"
 
@@ -81,8 +82,10 @@ void SecretMinter::fetch (HttpClient &http,
     CredentialsResult r;
     if (resp.status == 0) {
       r.error.message = resp.transport_error;
+      r.error.tls_failure = resp.tls_failure;
     } else if (resp.status != 200 && resp.status != 201) {
       r.error = parse_error_body (resp.status, resp.body);
+      r.error.retry_after_s = parse_retry_after (resp.retry_after);
     } else {
       std::string why;
       auto secret = parse_client_secret (resp.body, &why);

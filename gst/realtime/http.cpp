@@ -51,6 +51,8 @@ void on_sent (GObject *source, GAsyncResult *result, gpointer data)
   HttpResponse r;
   if (error) {
     r.transport_error = redact (describe_transport_error (error, pending->host));
+    r.tls_failure = error->domain == G_TLS_ERROR ||
+        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
     g_error_free (error);
   } else {
     r.status = soup_message_get_status (pending->message);

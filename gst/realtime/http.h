@@ -29,6 +29,7 @@ struct HttpResponse {
   std::string location;
   std::string retry_after;
   std::string transport_error;  /* plain words when status is 0 */
+  bool tls_failure = false;     /* the transport error was TLS's */
 };
 
 /* Shared by a client and its requests in flight, which may finish after it

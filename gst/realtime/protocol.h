@@ -40,6 +40,8 @@ struct ServiceError {
   std::string type;           /* error.type, e.g. invalid_request_error */
   std::string code;           /* error.code, e.g. invalid_api_key */
   std::string message;        /* the service's own words, or ours */
+  int retry_after_s = -1;     /* the reply's Retry-After, in seconds */
+  bool tls_failure = false;   /* no TLS session could be made: retrying will not help */
 
   /* One line for an element error: status, code and the service's message. */
   std::string describe () const;

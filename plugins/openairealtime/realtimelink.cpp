@@ -16,8 +16,19 @@ enum {
   PROP_CLIENT_SECRET,
   PROP_API_BASE,
   PROP_LATENCY,
+  PROP_CONNECTION_STATE,
+  PROP_ICE_DISCONNECT_GRACE,
+  PROP_MEDIA_TIMEOUT,
+  PROP_RECONNECT_DELAY,
+  PROP_RECONNECT_DELAY_MAX,
+  PROP_MAX_RECONNECT_ATTEMPTS,
+  PROP_REPLAY_HISTORY,
+  PROP_HISTORY_MAX_ITEMS,
+  PROP_HISTORY_MAX_CHARS,
   N_PROPS
 };
+
+GParamSpec *connection_state_pspec;
 
 GQuark link_quark;
 
@@ -49,6 +60,30 @@ std::string call_key (GstElement *element, const std::string &session)
 
 }  // namespace
 
+GType
+gst_openai_realtime_connection_state_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { (gint) rt::ConnectionState::Idle, "Not in a call", "idle" },
+    { (gint) rt::ConnectionState::Connecting, "Making the first call",
+      "connecting" },
+    { (gint) rt::ConnectionState::Connected, "In a call", "connected" },
+    { (gint) rt::ConnectionState::Reconnecting,
+      "A fault ended the call; making a new one", "reconnecting" },
+    { (gint) rt::ConnectionState::Failed, "Ended for good by a fault",
+      "failed" },
+    { (gint) rt::ConnectionState::Closed, "Ended by the application",
+      "closed" },
+    { 0, nullptr, nullptr },
+  };
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstOpenAIRealtimeConnectionState", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
 /* Holds only a weak reference: the call may outlive an element briefly. */
 class RealtimeLink::Observer : public rt::CallObserver {
  public:
@@ -58,6 +93,24 @@ class RealtimeLink::Observer : public rt::CallObserver {
     g_weak_ref_init (&element_, element);
   }
   ~Observer () override { g_weak_ref_clear (&element_); }
+
+  void on_transition (const rt::Transition &t, bool announce) override
+  {
+    GstElement *e = GST_ELEMENT (g_weak_ref_get (&element_));
+    if (!e)
+      return;
+    if (RealtimeLink *link = RealtimeLink::of (e))
+      link->set_connection_state (t.state);
+    if (announce) {
+      GstStructure *s = gst_structure_new ("openai-realtime-connection",
+          "state", GST_TYPE_OPENAI_REALTIME_CONNECTION_STATE, (gint) t.state,
+          "attempt", G_TYPE_UINT, t.attempt,
+          "reason", G_TYPE_STRING, rt::redact (t.reason).c_str (),
+          "category", G_TYPE_STRING, t.category.c_str (), nullptr);
+      gst_element_post_message (e, gst_message_new_element (GST_OBJECT (e), s));
+    }
+    gst_object_unref (e);
+  }
 
   void on_server_event (const std::string &type, const std::string &json,
       bool announce) override
@@ -197,6 +250,56 @@ void RealtimeLink::install (GstElementClass *element_class)
       g_param_spec_uint ("latency", "Latency",
           "Jitter buffer of the agent's incoming audio, in milliseconds (set "
           "by the element that starts the call)", 0, 2000, 40, rw));
+  connection_state_pspec = g_param_spec_enum ("connection-state",
+      "Connection state", "Where the call stands; notified on every change, "
+      "and each change is also posted as an element message named "
+      "\"openai-realtime-connection\" (fields state, attempt, reason, "
+      "category)", GST_TYPE_OPENAI_REALTIME_CONNECTION_STATE,
+      (gint) rt::ConnectionState::Idle,
+      (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (klass, first_prop + PROP_CONNECTION_STATE,
+      connection_state_pspec);
+  /* The rest configure the call: they are read by the element that starts
+   * it (the first of the pipeline's sink and src to reach PAUSED). */
+  g_object_class_install_property (klass, first_prop + PROP_ICE_DISCONNECT_GRACE,
+      g_param_spec_uint ("ice-disconnect-grace", "ICE disconnect grace",
+          "How long ICE may report the far end disconnected before the call "
+          "is rebuilt, in milliseconds (brief losses are normal on real "
+          "networks)", 0, 60000, 2000, rw));
+  g_object_class_install_property (klass, first_prop + PROP_MEDIA_TIMEOUT,
+      g_param_spec_uint ("media-timeout", "Media timeout",
+          "Rebuild the call when no audio packet has come from the service for "
+          "this long while connected, in milliseconds (a network that drops "
+          "packets silently reports nothing else); 0 turns this off",
+          0, 600000, 3000, rw));
+  g_object_class_install_property (klass, first_prop + PROP_RECONNECT_DELAY,
+      g_param_spec_uint ("reconnect-delay", "Reconnect delay",
+          "Backoff before the first new call after a fault, in milliseconds; "
+          "it doubles with each failed attempt and each wait is drawn "
+          "uniformly below it (full jitter)", 0, 600000, 500, rw));
+  g_object_class_install_property (klass, first_prop + PROP_RECONNECT_DELAY_MAX,
+      g_param_spec_uint ("reconnect-delay-max", "Reconnect delay cap",
+          "Upper bound of the backoff, in milliseconds (a 429's Retry-After is "
+          "honoured even above it)", 0, 3600000, 30000, rw));
+  g_object_class_install_property (klass, first_prop + PROP_MAX_RECONNECT_ATTEMPTS,
+      g_param_spec_uint ("max-reconnect-attempts", "Maximum reconnect attempts",
+          "New calls tried after faults before the element gives up with an "
+          "error; the count starts over once a call has stayed up for 10 s. "
+          "0: a fault ends the call with an error", 0, G_MAXUINT, 10, rw));
+  g_object_class_install_property (klass, first_prop + PROP_REPLAY_HISTORY,
+      g_param_spec_boolean ("replay-history", "Replay history",
+          "Give each new call the conversation so far (transcripts and text "
+          "messages, as conversation items) so the agent keeps its context "
+          "across reconnections and the service's 60-minute limit",
+          TRUE, rw));
+  g_object_class_install_property (klass, first_prop + PROP_HISTORY_MAX_ITEMS,
+      g_param_spec_uint ("history-max-items", "History items",
+          "Most conversation items kept for replay (the oldest go first)",
+          0, 10000, 50, rw));
+  g_object_class_install_property (klass, first_prop + PROP_HISTORY_MAX_CHARS,
+      g_param_spec_uint ("history-max-chars", "History characters",
+          "Most characters of conversation kept for replay, all items "
+          "together (the oldest items go first)", 0, 10000000, 20000, rw));
 
   /**
    * server-event:
@@ -236,6 +339,22 @@ void RealtimeLink::set_property (guint prop_id, const GValue *value)
       break;
     case PROP_API_BASE: api_base_ = s ? s : ""; break;
     case PROP_LATENCY: latency_ms_ = g_value_get_uint (value); break;
+    case PROP_ICE_DISCONNECT_GRACE:
+      tuning_.ice_disconnect_grace_ms = g_value_get_uint (value);
+      break;
+    case PROP_MEDIA_TIMEOUT: tuning_.media_timeout_ms = g_value_get_uint (value); break;
+    case PROP_RECONNECT_DELAY:
+      tuning_.reconnect.initial_delay_ms = g_value_get_uint (value);
+      break;
+    case PROP_RECONNECT_DELAY_MAX:
+      tuning_.reconnect.max_delay_ms = g_value_get_uint (value);
+      break;
+    case PROP_MAX_RECONNECT_ATTEMPTS:
+      tuning_.reconnect.max_attempts = g_value_get_uint (value);
+      break;
+    case PROP_REPLAY_HISTORY: tuning_.history.enabled = g_value_get_boolean (value); break;
+    case PROP_HISTORY_MAX_ITEMS: tuning_.history.max_items = g_value_get_uint (value); break;
+    case PROP_HISTORY_MAX_CHARS: tuning_.history.max_chars = g_value_get_uint (value); break;
   }
 }
 
@@ -253,6 +372,23 @@ bool RealtimeLink::get_property (guint prop_id, GValue *value)
           api_base_.c_str ());
       break;
     case PROP_LATENCY: g_value_set_uint (value, latency_ms_); break;
+    case PROP_CONNECTION_STATE: g_value_set_enum (value, connection_state_); break;
+    case PROP_ICE_DISCONNECT_GRACE:
+      g_value_set_uint (value, tuning_.ice_disconnect_grace_ms);
+      break;
+    case PROP_MEDIA_TIMEOUT: g_value_set_uint (value, tuning_.media_timeout_ms); break;
+    case PROP_RECONNECT_DELAY:
+      g_value_set_uint (value, tuning_.reconnect.initial_delay_ms);
+      break;
+    case PROP_RECONNECT_DELAY_MAX:
+      g_value_set_uint (value, tuning_.reconnect.max_delay_ms);
+      break;
+    case PROP_MAX_RECONNECT_ATTEMPTS:
+      g_value_set_uint (value, tuning_.reconnect.max_attempts);
+      break;
+    case PROP_REPLAY_HISTORY: g_value_set_boolean (value, tuning_.history.enabled); break;
+    case PROP_HISTORY_MAX_ITEMS: g_value_set_uint (value, tuning_.history.max_items); break;
+    case PROP_HISTORY_MAX_CHARS: g_value_set_uint (value, tuning_.history.max_chars); break;
     default: return false;  /* client-secret is write-only */
   }
   return true;
@@ -302,7 +438,7 @@ bool RealtimeLink::join ()
   }
 
   std::shared_ptr<rt::CredentialSource> source;
-  rt::CallSettings settings;
+  rt::CallSettings settings = tuning_;
   settings.jitterbuffer_ms = latency_ms_;
   if (provider) {
     auto minter = gst_ephemeral_token_provider_get_minter (provider);
@@ -335,10 +471,30 @@ void RealtimeLink::leave ()
     call = std::move (call_);
     observer = std::move (observer_);
   }
-  if (call && observer)
+  if (!call)
+    return;
+  if (observer)
     call->remove_observer (observer);
   /* If this was the last holder, the call hangs up here. */
   call.reset ();
+  gint state;
+  {
+    std::lock_guard<std::mutex> l (lock_);
+    state = connection_state_;
+  }
+  if (state != (gint) rt::ConnectionState::Failed)
+    set_connection_state (rt::ConnectionState::Closed);
+}
+
+void RealtimeLink::set_connection_state (rt::ConnectionState state)
+{
+  {
+    std::lock_guard<std::mutex> l (lock_);
+    if (connection_state_ == (gint) state)
+      return;
+    connection_state_ = (gint) state;
+  }
+  g_object_notify_by_pspec (G_OBJECT (element_), connection_state_pspec);
 }
 
 std::shared_ptr<rt::Call> RealtimeLink::call () const

@@ -15,6 +15,10 @@
 
 struct _GstEphemeralTokenProvider;
 
+GType gst_openai_realtime_connection_state_get_type (void);
+#define GST_TYPE_OPENAI_REALTIME_CONNECTION_STATE \
+  (gst_openai_realtime_connection_state_get_type ())
+
 class RealtimeLink {
  public:
   /* primary: this element gives the agent's output, so it is the one that
@@ -42,6 +46,7 @@ class RealtimeLink {
 
   std::shared_ptr<rt::Call> call () const;
   bool send_event (const char *json);
+  void set_connection_state (rt::ConnectionState state);
 
  private:
   class Observer;
@@ -58,6 +63,8 @@ class RealtimeLink {
   std::string client_secret_;
   std::string api_base_;
   guint latency_ms_ = 40;
+  gint connection_state_ = 0;  /* rt::ConnectionState */
+  rt::CallSettings tuning_;    /* what the properties set */
   _GstEphemeralTokenProvider *provider_ = nullptr;  /* from a context */
   std::shared_ptr<rt::Call> call_;
   std::shared_ptr<Observer> observer_;

@@ -1,6 +1,7 @@
 #include "openai_http.h"
 
 #include "../debug.h"
+#include "../supervision.h"
 
 #define GST_CAT_DEFAULT rt_signalling_debug
 
@@ -30,9 +31,11 @@ void OpenAIHttpSignaller::exchange (HttpClient &http,
     Answer a;
     if (resp.status == 0) {
       a.error.message = resp.transport_error;
+      a.error.tls_failure = resp.tls_failure;
     } else if (resp.status != 201 && resp.status != 200) {
       /* Checked before the body is read as SDP: error bodies are JSON. */
       a.error = parse_error_body (resp.status, resp.body);
+      a.error.retry_after_s = parse_retry_after (resp.retry_after);
     } else if (resp.body.compare (0, 4, "v=0\r") != 0 &&
         resp.body.compare (0, 4, "v=0\n") != 0) {
       a.error.http_status = resp.status;
