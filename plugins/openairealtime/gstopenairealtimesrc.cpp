@@ -14,7 +14,15 @@ struct _GstOpenAIRealtimeSrc {
   GstAgentAudioSrc *audio;
 };
 
-enum { PROP_0, PROP_EVENTS_RECEIVED, PROP_EVENTS_MALFORMED, PROP_SILENCE_INSERTED };
+enum {
+  PROP_0,
+  PROP_EVENTS_RECEIVED,
+  PROP_EVENTS_MALFORMED,
+  PROP_EVENTS_UNKNOWN,
+  PROP_EVENTS_REASSEMBLED,
+  PROP_EVENTS_OVERSIZED,
+  PROP_SILENCE_INSERTED
+};
 
 #define gst_openai_realtime_src_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstOpenAIRealtimeSrc, gst_openai_realtime_src,
@@ -40,6 +48,13 @@ static void gst_openai_realtime_src_get_property (GObject *object, guint prop_id
     case PROP_EVENTS_RECEIVED: g_value_set_uint64 (value, stats.events_in); break;
     case PROP_EVENTS_MALFORMED:
       g_value_set_uint64 (value, stats.events_malformed);
+      break;
+    case PROP_EVENTS_UNKNOWN: g_value_set_uint64 (value, stats.events_unknown); break;
+    case PROP_EVENTS_REASSEMBLED:
+      g_value_set_uint64 (value, stats.events_reassembled);
+      break;
+    case PROP_EVENTS_OVERSIZED:
+      g_value_set_uint64 (value, stats.events_oversized);
       break;
     case PROP_SILENCE_INSERTED:
       gst_agent_audio_src_get_counters (self->audio, nullptr, &silent);
@@ -90,8 +105,20 @@ static void gst_openai_realtime_src_class_init (GstOpenAIRealtimeSrcClass *klass
           "Server events received on the data channel", 0, G_MAXUINT64, 0, ro));
   g_object_class_install_property (gobject_class, PROP_EVENTS_MALFORMED,
       g_param_spec_uint64 ("events-malformed", "Malformed events",
-          "Server messages that were not JSON events (ignored)", 0,
-          G_MAXUINT64, 0, ro));
+          "Server messages that were not JSON events, or were cut short "
+          "(ignored)", 0, G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_EVENTS_UNKNOWN,
+      g_param_spec_uint64 ("events-unknown", "Unknown events",
+          "Server events of a type this version does not know (still passed "
+          "on: the service adds types over time)", 0, G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_EVENTS_REASSEMBLED,
+      g_param_spec_uint64 ("events-reassembled", "Reassembled events",
+          "Server events that arrived split in pieces by the transport and "
+          "were put back together", 0, G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_EVENTS_OVERSIZED,
+      g_param_spec_uint64 ("events-oversized", "Oversized events",
+          "Server messages dropped for being larger than any event may be "
+          "(1 MiB)", 0, G_MAXUINT64, 0, ro));
   g_object_class_install_property (gobject_class, PROP_SILENCE_INSERTED,
       g_param_spec_uint64 ("silence-inserted", "Silence inserted",
           "Samples of silence played out because no agent audio was there", 0,

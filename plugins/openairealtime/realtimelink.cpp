@@ -25,6 +25,8 @@ enum {
   PROP_REPLAY_HISTORY,
   PROP_HISTORY_MAX_ITEMS,
   PROP_HISTORY_MAX_CHARS,
+  PROP_HTTP_TIMEOUT,
+  PROP_RECONNECTS,
   N_PROPS
 };
 
@@ -300,6 +302,16 @@ void RealtimeLink::install (GstElementClass *element_class)
       g_param_spec_uint ("history-max-chars", "History characters",
           "Most characters of conversation kept for replay, all items "
           "together (the oldest items go first)", 0, 10000000, 20000, rw));
+  g_object_class_install_property (klass, first_prop + PROP_HTTP_TIMEOUT,
+      g_param_spec_uint ("http-timeout", "HTTP timeout",
+          "Seconds to wait for the service's answer to a request (minting a "
+          "secret, posting the offer) before the attempt counts as failed",
+          1, 300, 10, rw));
+  g_object_class_install_property (klass, first_prop + PROP_RECONNECTS,
+      g_param_spec_uint64 ("reconnects", "Reconnects",
+          "New calls made after faults since the element joined its call",
+          0, G_MAXUINT64, 0,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   /**
    * server-event:
@@ -355,6 +367,7 @@ void RealtimeLink::set_property (guint prop_id, const GValue *value)
     case PROP_REPLAY_HISTORY: tuning_.history.enabled = g_value_get_boolean (value); break;
     case PROP_HISTORY_MAX_ITEMS: tuning_.history.max_items = g_value_get_uint (value); break;
     case PROP_HISTORY_MAX_CHARS: tuning_.history.max_chars = g_value_get_uint (value); break;
+    case PROP_HTTP_TIMEOUT: tuning_.http_timeout_s = g_value_get_uint (value); break;
   }
 }
 
@@ -389,6 +402,10 @@ bool RealtimeLink::get_property (guint prop_id, GValue *value)
     case PROP_REPLAY_HISTORY: g_value_set_boolean (value, tuning_.history.enabled); break;
     case PROP_HISTORY_MAX_ITEMS: g_value_set_uint (value, tuning_.history.max_items); break;
     case PROP_HISTORY_MAX_CHARS: g_value_set_uint (value, tuning_.history.max_chars); break;
+    case PROP_HTTP_TIMEOUT: g_value_set_uint (value, tuning_.http_timeout_s); break;
+    case PROP_RECONNECTS:
+      g_value_set_uint64 (value, call_ ? call_->stats ().reconnects : 0);
+      break;
     default: return false;  /* client-secret is write-only */
   }
   return true;

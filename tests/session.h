@@ -1,0 +1,244 @@
+/* A user pipeline around the elements, against the local realtime server:
+ * everything it reports is recorded for the assertions of the call tests. */
+#pragma once
+
+#include "audio_analysis.h"
+#include "local_server.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/check/gstcheck.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+inline test::LocalServer server;
+
+/* One user pipeline: input ! openairealtimesink, openairealtimesrc ! appsink,
+ * with everything it reports recorded for the assertions. */
+struct Session {
+  GstElement *pipeline = nullptr;
+  GstElement *src = nullptr;
+  GstElement *sink = nullptr;
+
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> signalled;  /* server-event types, in order */
+  std::vector<std::string> signalled_json;
+  std::vector<std::string> posted;     /* element message types */
+  std::vector<std::string> errors;     /* error message texts */
+  std::vector<int16_t> audio;          /* what the src gave, 48 kHz mono */
+  struct Change {
+    std::string state, reason, category;
+    guint attempt;
+    gint64 at_us;
+  };
+  std::vector<Change> changes;         /* openai-realtime-connection messages */
+
+  /* call_props go on both the sink and the src: whichever starts the call
+   * configures it. */
+  explicit Session (const std::string &provider_props,
+      const std::string &input = "audiotestsrc is-live=true freq=440 volume=0.5",
+      const std::string &src_props = "", const std::string &call_props = "")
+  {
+    std::string desc = "ephemeraltokenprovider name=p api-base=" + server.base +
+        " " + provider_props + " " + input + " ! openairealtimesink name=sink " +
+        call_props + " openairealtimesrc name=src " + src_props + " " +
+        call_props + " ! appsink name=out sync=false";
+    GError *error = nullptr;
+    pipeline = gst_parse_launch (desc.c_str (), &error);
+    fail_unless (pipeline != nullptr, "%s", error ? error->message : "");
+    src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+    sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+    g_signal_connect (src, "server-event", G_CALLBACK (on_event), this);
+    GstElement *out = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+    GstAppSinkCallbacks cb = {};
+    cb.new_sample = on_sample;
+    gst_app_sink_set_callbacks (GST_APP_SINK (out), &cb, this, nullptr);
+    gst_object_unref (out);
+    GstBus *bus = gst_element_get_bus (pipeline);
+    gst_bus_set_sync_handler (bus, on_bus, this, nullptr);
+    gst_object_unref (bus);
+  }
+
+  ~Session ()
+  {
+    stop ();
+    gst_object_unref (src);
+    gst_object_unref (sink);
+    gst_object_unref (pipeline);
+  }
+
+  void play () { gst_element_set_state (pipeline, GST_STATE_PLAYING); }
+  void stop () { gst_element_set_state (pipeline, GST_STATE_NULL); }
+
+  static void on_event (GstElement *, const char *type, const char *json,
+      gpointer data)
+  {
+    auto *self = static_cast<Session *> (data);
+    std::lock_guard<std::mutex> l (self->m);
+    self->signalled.emplace_back (type);
+    self->signalled_json.emplace_back (json);
+    self->cv.notify_all ();
+  }
+
+  static GstFlowReturn on_sample (GstAppSink *appsink, gpointer data)
+  {
+    auto *self = static_cast<Session *> (data);
+    GstSample *sample = gst_app_sink_pull_sample (appsink);
+    GstMapInfo map;
+    GstBuffer *buf = gst_sample_get_buffer (sample);
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    {
+      std::lock_guard<std::mutex> l (self->m);
+      auto *p = reinterpret_cast<const int16_t *> (map.data);
+      self->audio.insert (self->audio.end (), p, p + map.size / 2);
+      self->cv.notify_all ();
+    }
+    gst_buffer_unmap (buf, &map);
+    gst_sample_unref (sample);
+    return GST_FLOW_OK;
+  }
+
+  static GstBusSyncReply on_bus (GstBus *, GstMessage *msg, gpointer data)
+  {
+    auto *self = static_cast<Session *> (data);
+    std::lock_guard<std::mutex> l (self->m);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = nullptr;
+      gst_message_parse_error (msg, &err, nullptr);
+      self->errors.emplace_back (err->message);
+      g_error_free (err);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+        gst_message_has_name (msg, "openai-realtime-event")) {
+      self->posted.emplace_back (gst_structure_get_string (
+              gst_message_get_structure (msg), "type"));
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+        gst_message_has_name (msg, "openai-realtime-connection")) {
+      const GstStructure *st = gst_message_get_structure (msg);
+      Change c;
+      gint state = 0;
+      gst_structure_get_enum (st, "state", g_type_from_name (
+              "GstOpenAIRealtimeConnectionState"), &state);
+      GEnumClass *ec = G_ENUM_CLASS (g_type_class_ref (g_type_from_name (
+                  "GstOpenAIRealtimeConnectionState")));
+      c.state = g_enum_get_value (ec, state)->value_nick;
+      g_type_class_unref (ec);
+      gst_structure_get_uint (st, "attempt", &c.attempt);
+      c.reason = gst_structure_get_string (st, "reason");
+      c.category = gst_structure_get_string (st, "category");
+      c.at_us = g_get_monotonic_time ();
+      self->changes.push_back (c);
+    }
+    self->cv.notify_all ();
+    gst_message_unref (msg);
+    return GST_BUS_DROP;
+  }
+
+  /* Waits until pred() holds (under the lock); false on timeout. */
+  template <typename Pred> bool wait (Pred pred, std::chrono::milliseconds t = 10s)
+  {
+    std::unique_lock<std::mutex> l (m);
+    return cv.wait_for (l, t, pred);
+  }
+
+  bool wait_event (const std::string &type, std::chrono::milliseconds t = 10s)
+  {
+    return wait ([&] {
+      return std::find (signalled.begin (), signalled.end (), type) !=
+          signalled.end ();
+    }, t);
+  }
+
+  size_t count_event (const std::string &type)
+  {
+    std::lock_guard<std::mutex> l (m);
+    return std::count (signalled.begin (), signalled.end (), type);
+  }
+
+  size_t audio_size ()
+  {
+    std::lock_guard<std::mutex> l (m);
+    return audio.size ();
+  }
+
+  /* Waits for at least n samples of audio after position from. */
+  bool wait_audio (size_t from, size_t n, std::chrono::milliseconds t = 10s)
+  {
+    return wait ([&] { return audio.size () >= from + n; }, t);
+  }
+
+  /* The connection messages so far as "state/attempt[/category] ...". */
+  std::string transitions ()
+  {
+    std::lock_guard<std::mutex> l (m);
+    std::string out;
+    for (auto &c : changes)
+      out += (out.empty () ? "" : " ") + c.state + "/" +
+          std::to_string (c.attempt) + (c.category.empty () ? "" : "/" + c.category);
+    return out;
+  }
+
+  bool send (const char *json)
+  {
+    gboolean ok = FALSE;
+    g_signal_emit_by_name (src, "send-event", json, &ok);
+    return ok;
+  }
+};
+
+/* Validates every client event the server received against the service's
+ * published shapes (../shared/protocol/validate-events). */
+inline void validate_client_events (JsonNode *log)
+{
+  const char *validator = g_getenv ("VALIDATE_EVENTS");
+  if (!validator || !g_file_test (validator, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_print ("validate-events not found: client events not validated\n");
+    return;
+  }
+  gchar *path = nullptr;
+  gint fd = g_file_open_tmp ("client-events-XXXXXX.jsonl", &path, nullptr);
+  fail_unless (fd >= 0);
+  GString *lines = g_string_new (nullptr);
+  int n = 0;
+  JsonArray *calls = json_object_get_array_member (json_node_get_object (log), "calls");
+  for (guint i = 0; i < json_array_get_length (calls); i++) {
+    JsonArray *events = json_object_get_array_member (
+        json_array_get_object_element (calls, i), "events");
+    for (guint j = 0; events && j < json_array_get_length (events); j++) {
+      gchar *text = json_to_string (json_array_get_element (events, j), FALSE);
+      g_string_append_printf (lines, "%s\n", text);
+      g_free (text);
+      n++;
+    }
+  }
+  fail_unless (g_file_set_contents (path, lines->str, lines->len, nullptr));
+  g_string_free (lines, TRUE);
+  close (fd);
+  fail_unless (n > 0, "the server saw no client event at all");
+  gchar *out = nullptr;
+  gint status = 0;
+  const gchar *argv[] = { validator, path, nullptr };
+  fail_unless (g_spawn_sync (nullptr, (gchar **) argv, nullptr,
+          G_SPAWN_DEFAULT, nullptr, nullptr, &out, nullptr, &status, nullptr));
+  fail_unless (g_spawn_check_wait_status (status, nullptr),
+      "client events do not match the service's shapes:\n%s", out);
+  g_free (out);
+  g_unlink (path);
+  g_free (path);
+}
+
+inline JsonObject *only_call (JsonNode *log)
+{
+  JsonArray *calls = json_object_get_array_member (json_node_get_object (log), "calls");
+  fail_unless_equals_int (json_array_get_length (calls), 1);
+  return json_array_get_object_element (calls, 0);
+}
+
