@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Sets everything up like scripts/setup.sh does (dependencies, build in
-# ./build), then runs the connect benchmark: PLAYING to session.created and
-# to the first agent audio, for the project's elements and for a bare
-# webrtcbin client, against a local realtime-server it starts itself.
+# ./build), then runs a benchmark against a local realtime-server it starts
+# itself:
+#   connect   PLAYING to session.created and to the first agent audio, for
+#             the project's elements and for a bare webrtcbin client
+#   recovery  time from a dropped call to the agent's audio being back, with
+#             the elements' supervisor and with an application restart
+#   all       both, one after the other
 #
-# Usage: scripts/bench.sh [connect-bench options...]
+# Usage: scripts/bench.sh [connect|recovery|all] [benchmark options...]
 #   e.g. scripts/bench.sh --runs 30 --markdown /tmp/connect.md
+#        scripts/bench.sh recovery --runs 20
 # See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +27,14 @@ fi
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "GStreamer: $(pkg-config --modversion gstreamer-1.0), libnice: $(pkg-config --modversion nice 2>/dev/null || dpkg-query -W -f='${Version}' libnice10 2>/dev/null || echo '?')"
 
-exec "$bench" --server-bin "$server" --plugin-dir build/plugins/openairealtime "$@"
+what=connect
+case "${1:-}" in
+  connect|recovery|all) what=$1; shift ;;
+esac
+if [ "$what" = connect ] || [ "$what" = all ]; then
+  "$bench" --server-bin "$server" --plugin-dir build/plugins/openairealtime "$@"
+fi
+if [ "$what" = recovery ] || [ "$what" = all ]; then
+  REALTIME_SERVER="$server" GST_PLUGIN_PATH_1_0=build/plugins/openairealtime \
+    GST_REGISTRY_1_0=build/benchmarks/registry.bin build/benchmarks/recovery-bench "$@"
+fi

@@ -16,42 +16,6 @@ gint64 now_ms ()
   return g_get_monotonic_time () / 1000;
 }
 
-/* The echo of the 440 Hz input, heard after a stretch of silence that
- * starts at or after sample from: the silence proves the earlier call's
- * audio is gone, the tone that the new call carries it again. */
-bool echo_back (Session &s, size_t from, std::chrono::milliseconds t = 10s)
-{
-  return s.wait ([&] {
-    long quiet = -1;
-    for (size_t i = from; i + 2400 <= s.audio.size (); i += 480)
-      if (test::rms (s.audio, i, 2400) < 0.005) {
-        quiet = (long) i;
-        break;
-      }
-    if (quiet < 0)
-      return false;
-    long at = test::first_loud_window (s.audio, quiet, 4800, 0.05);
-    if (at < 0 || s.audio.size () < size_t (at) + 9600)
-      return false;
-    return std::abs (test::dominant_frequency (s.audio, at, 9600) - 440) < 15;
-  }, t);
-}
-
-bool echo_heard (Session &s)
-{
-  return s.wait ([&] {
-    long at = test::first_loud_window (s.audio, 0, 4800, 0.05);
-    return at >= 0 && s.audio.size () >= size_t (at) + 9600 &&
-        std::abs (test::dominant_frequency (s.audio, at, 9600) - 440) < 15;
-  });
-}
-
-size_t count_state (Session &s, const std::string &state)
-{
-  return std::count_if (s.changes.begin (), s.changes.end (),
-      [&] (const Session::Change &c) { return c.state == state; });
-}
-
 /* Offers posted (POST /v1/realtime/calls exactly; hangups excluded). */
 int count_offers (JsonNode *log)
 {
@@ -84,20 +48,6 @@ void expect_transitions (Session &s, const char *expected)
 {
   std::string seen = s.transitions ();
   fail_unless_equals_string (seen.c_str (), expected);
-}
-
-void expect_no_error (Session &s)
-{
-  std::lock_guard<std::mutex> l (s.m);
-  fail_unless (s.errors.empty (), "the user pipeline saw an error: %s",
-      s.errors.empty () ? "" : s.errors[0].c_str ());
-}
-
-guint64 uint64_prop (GstElement *e, const char *name)
-{
-  guint64 v = 0;
-  g_object_get (e, name, &v, nullptr);
-  return v;
 }
 
 /* A call that is up and echoing, then fault: the call comes back within

@@ -1,0 +1,117 @@
+/* Many reconnections in one process: the call is dropped by the far end
+ * 200 times and rebuilt each time. Threads, file descriptors and memory
+ * must not grow beyond a small bound (docs/design.md, "Resources"). Leaks
+ * themselves are LeakSanitizer's and valgrind's business; this test catches
+ * what they cannot call a leak: threads that never end, sockets never
+ * closed, memory still referenced but never freed. */
+#include "session.h"
+
+#include <dirent.h>
+
+namespace {
+
+size_t entries_in (const char *dir)
+{
+  size_t n = 0;
+  if (DIR *d = opendir (dir)) {
+    while (struct dirent *e = readdir (d))
+      n += e->d_name[0] != '.';
+    closedir (d);
+  }
+  return n;
+}
+
+struct Usage {
+  size_t threads, fds, rss_kib;
+};
+
+Usage usage ()
+{
+  Usage u { entries_in ("/proc/self/task"), entries_in ("/proc/self/fd"), 0 };
+  gchar *status = nullptr;
+  if (g_file_get_contents ("/proc/self/status", &status, nullptr, nullptr)) {
+    if (const char *at = strstr (status, "VmRSS:"))
+      u.rss_kib = g_ascii_strtoull (at + 6, nullptr, 10);
+    g_free (status);
+  }
+  return u;
+}
+
+unsigned env_uint (const char *name, unsigned fallback)
+{
+  const char *v = g_getenv (name);
+  return v && *v ? (unsigned) g_ascii_strtoull (v, nullptr, 10) : fallback;
+}
+
+}  // namespace
+
+GST_START_TEST (test_reconnect_cycles)
+{
+  const unsigned cycles = env_uint ("SOAK_CYCLES", 200);
+  const unsigned warmup = std::min (20u, cycles / 4);
+  /* Under a sanitizer, memory is quarantined and shadowed: only threads
+   * and descriptors are bounded there. */
+  const bool sanitized = g_getenv ("LD_PRELOAD") &&
+      strstr (g_getenv ("LD_PRELOAD"), "asan");
+
+  fail_unless (server.control ("/control/reset", "{}"));
+  Session s ("api-key=" + server.api_key,
+      "audiotestsrc is-live=true freq=440 volume=0.5", "",
+      "reconnect-delay=5 reconnect-delay-max=20 max-reconnect-attempts=100000");
+  s.play ();
+  fail_unless (s.wait ([&] { return count_state (s, "connected") == 1; }, 15s));
+
+  Usage base {};
+  gint64 start = g_get_monotonic_time ();
+  for (unsigned i = 1; i <= cycles; i++) {
+    if (i == warmup)
+      base = usage ();
+    fail_unless (server.control ("/control/fault", "{\"drop_calls\":\"abrupt\"}"));
+    fail_unless (s.wait ([&] { return count_state (s, "connected") == i + 1; }, 15s),
+        "cycle %u did not reconnect: %s", i, s.transitions ().substr (0, 200).c_str ());
+    /* The call must carry audio again before the next drop. */
+    size_t mark = s.audio_size ();
+    fail_unless (s.wait_audio (mark, 4800, 5s));
+  }
+  Usage end = usage ();
+  double secs = (g_get_monotonic_time () - start) / 1e6;
+  g_print ("%u reconnect cycles in %.1f s; after cycle %u: %zu threads, %zu fds, "
+      "%zu KiB; at the end: %zu threads, %zu fds, %zu KiB\n", cycles, secs,
+      warmup, base.threads, base.fds, base.rss_kib, end.threads, end.fds,
+      end.rss_kib);
+  fail_unless_equals_uint64 (uint64_prop (s.src, "reconnects"), cycles);
+  /* Bounds (docs/design.md): threads and descriptors come back to where
+   * they were, give or take one call being set up or torn down. */
+  fail_unless (end.threads <= base.threads + 4, "threads grew from %zu to %zu",
+      base.threads, end.threads);
+  fail_unless (end.fds <= base.fds + 8, "descriptors grew from %zu to %zu",
+      base.fds, end.fds);
+  if (!sanitized)
+    fail_unless (end.rss_kib <= base.rss_kib + 16 * 1024,
+        "memory grew from %zu KiB to %zu KiB", base.rss_kib, end.rss_kib);
+  expect_no_error (s);
+}
+GST_END_TEST;
+
+static void server_up ()
+{
+  fail_unless (server.start (), "the local realtime server did not start");
+}
+
+static void server_down ()
+{
+  server.stop ();
+}
+
+static Suite *soak_suite ()
+{
+  Suite *s = suite_create ("soak");
+  TCase *tc = tcase_create ("soak");
+  tcase_set_timeout (tc, 600);
+  tcase_add_unchecked_fixture (tc, server_up, server_down);
+  tcase_add_test (tc, test_reconnect_cycles);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+GST_CHECK_MAIN (soak);
