@@ -44,12 +44,6 @@ void expect_counts (int secrets, int offers)
   json_node_unref (log);
 }
 
-void expect_transitions (Session &s, const char *expected)
-{
-  std::string seen = s.transitions ();
-  fail_unless_equals_string (seen.c_str (), expected);
-}
-
 /* A call that is up and echoing, then fault: the call comes back within
  * max_ms of the injection, under the same user pipeline, which kept
  * playing: the src's output stayed continuous and the sink dropped (and

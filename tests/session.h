@@ -231,6 +231,12 @@ inline size_t count_state (Session &s, const std::string &state)
       [&] (const Session::Change &c) { return c.state == state; });
 }
 
+inline void expect_transitions (Session &s, const char *expected)
+{
+  std::string seen = s.transitions ();
+  fail_unless_equals_string (seen.c_str (), expected);
+}
+
 inline void expect_no_error (Session &s)
 {
   std::lock_guard<std::mutex> l (s.m);
