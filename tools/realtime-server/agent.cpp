@@ -204,24 +204,37 @@ void Agent::handle_session_update(JsonObject *event) {
   turn_ = session_.turn_detection();
   vad_.configure(turn_);
   if (!turn_.enabled) vad_.reset();
+  host_.instructions_changed(get_string(session_.object(), "instructions"));
   JsonObject *ev = new_event("session.updated");
   json_object_set_object_member(ev, "session", copy_object(session_.object()));
   emit(ev);
 }
 
-void Agent::add_item(JsonObject *item) {
+void Agent::add_item(JsonObject *item, const std::string *after) {
   std::string id = get_string(item, "id");
-  std::string previous = item_order_.empty() ? "" : item_order_.back();
+  auto it = items_.find(id);
+  auto pos = std::find(item_order_.begin(), item_order_.end(), id);
+  if (it != items_.end()) json_object_unref(it->second);
+  if (pos == item_order_.end() || after) {
+    // A new item, or one moved: appended, first, or after the named item.
+    if (pos != item_order_.end()) item_order_.erase(pos);
+    pos = item_order_.end();
+    if (after && after->empty()) {
+      pos = item_order_.begin();
+    } else if (after) {
+      pos = std::find(item_order_.begin(), item_order_.end(), *after);
+      if (pos != item_order_.end()) ++pos;
+    }
+    pos = item_order_.insert(pos, id);
+  }
+  std::string previous = pos == item_order_.begin() ? "" : *(pos - 1);
+  items_[id] = item;
   for (const char *type : {"conversation.item.added", "conversation.item.done"}) {
     JsonObject *ev = new_event(type);
     set_string_or_null(ev, "previous_item_id", previous);
     json_object_set_object_member(ev, "item", copy_object(item));
     emit(ev);
   }
-  auto it = items_.find(id);
-  if (it != items_.end()) json_object_unref(it->second);
-  else item_order_.push_back(id);
-  items_[id] = item;
 }
 
 JsonObject *Agent::find_item(const std::string &id) const {
@@ -229,10 +242,74 @@ JsonObject *Agent::find_item(const std::string &id) const {
   return it == items_.end() ? nullptr : it->second;
 }
 
+bool Agent::check_message(JsonObject *item, JsonObject *event) {
+  std::string role = get_string(item, "role");
+  const char *const *allowed = nullptr;
+  static const char *const kUser[] = {"input_text", "input_audio", "input_image", nullptr};
+  static const char *const kAssistant[] = {"output_text", "output_audio", nullptr};
+  static const char *const kSystem[] = {"input_text", nullptr};
+  const char *supported = "";
+  if (role == "user") {
+    allowed = kUser;
+    supported = "'input_text', 'input_audio', and 'input_image'";
+  } else if (role == "assistant") {
+    allowed = kAssistant;
+    supported = "'output_text' and 'output_audio'";
+  } else if (role == "system") {
+    allowed = kSystem;
+    supported = "'input_text'";
+  } else {
+    send_error("invalid_value",
+               "Invalid value: '" + role +
+                   "'. Supported values are: 'user', 'assistant', and 'system'.",
+               "item.role", event);
+    return false;
+  }
+  JsonNode *content = json_object_get_member(item, "content");
+  if (!content || !JSON_NODE_HOLDS_ARRAY(content)) {
+    send_error("missing_required_parameter", "Missing required parameter: 'item.content'.",
+               "item.content", event);
+    return false;
+  }
+  JsonArray *parts = json_node_get_array(content);
+  for (guint i = 0; i < json_array_get_length(parts); i++) {
+    JsonNode *node = json_array_get_element(parts, i);
+    JsonObject *part = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : nullptr;
+    std::string type = get_string(part, "type");
+    std::string param = "item.content[" + std::to_string(i) + "]";
+    bool known = false;
+    for (const char *const *a = allowed; *a; a++) known = known || type == *a;
+    if (!known) {
+      send_error("invalid_value",
+                 "Invalid value: '" + type + "'. Supported values are: " + supported + ".",
+                 (param + ".type").c_str(), event);
+      return false;
+    }
+    if ((type == "input_text" || type == "output_text") &&
+        !has_member_of_type(part, "text", JSON_NODE_VALUE)) {
+      send_error("missing_required_parameter",
+                 "Missing required parameter: '" + param + ".text'.", (param + ".text").c_str(),
+                 event);
+      return false;
+    }
+  }
+  return true;
+}
+
 void Agent::handle_item_create(JsonObject *event) {
   JsonObject *requested = get_object(event, "item");
   if (!requested) {
     send_error("missing_required_parameter", "Missing required parameter: 'item'.", "item",
+               event);
+    return;
+  }
+  if (get_string(requested, "type") == "message" && !check_message(requested, event)) return;
+  // previous_item_id: "root" puts the item first, an existing id after that item.
+  bool placed = has_member_of_type(event, "previous_item_id", JSON_NODE_VALUE);
+  std::string after = get_string(event, "previous_item_id");
+  if (placed && after == "root") after.clear();
+  if (placed && !after.empty() && !find_item(after)) {
+    send_error("item_not_found", "Item with id '" + after + "' not found.", "previous_item_id",
                event);
     return;
   }
@@ -249,7 +326,8 @@ void Agent::handle_item_create(JsonObject *event) {
   std::string type = get_string(item, "type");
   if (type == "message" || type == "function_call")
     json_object_set_string_member(item, "status", "completed");
-  add_item(item);
+  add_item(item, placed ? &after : nullptr);
+  host_.item_created(item);
 }
 
 void Agent::handle_item_retrieve(JsonObject *event) {

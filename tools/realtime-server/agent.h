@@ -27,6 +27,10 @@ class AgentHost {
   virtual void push_audio(const int16_t *samples, size_t count) = 0;
   // Echo of the caller's audio is suspended while the agent speaks.
   virtual void set_echo(bool enabled) = 0;
+  // The client added this item with conversation.item.create (as stored, with its id).
+  virtual void item_created(JsonObject *item) = 0;
+  // The session's instructions are now this (session.update).
+  virtual void instructions_changed(const std::string &instructions) = 0;
 };
 
 class Agent {
@@ -62,7 +66,11 @@ class Agent {
   void handle_output_clear();
 
   // Conversation bookkeeping: items are kept so retrieve/delete work and previous_item_id chains.
-  void add_item(JsonObject *item);  // emits conversation.item.added + .done
+  // Emits conversation.item.added + .done. after: nullptr appends; "" inserts first; an id
+  // inserts after that item (which must exist).
+  void add_item(JsonObject *item, const std::string *after = nullptr);
+  // A message item's role and content parts are ones the service accepts; else sends an error.
+  bool check_message(JsonObject *item, JsonObject *client_event);
   JsonObject *find_item(const std::string &id) const;
 
   void commit_user_audio(const std::string &item_id, double seconds);

@@ -6,10 +6,12 @@
 
 #include <gst/app/app.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <sstream>
 
 namespace rts {
 
@@ -22,6 +24,14 @@ constexpr guint kCandidateSettleMs = 1;
 constexpr guint kGatherBoundMs = 500;
 // Time for the session_expired event to leave before the media goes away.
 constexpr guint kExpiryGraceMs = 200;
+// Silence filler: how often it looks, how much it pushes at a time, and how long the outgoing
+// audio must have been quiet (after echo or speech) before it starts.
+constexpr guint kFillerTickMs = 5;
+constexpr size_t kFillerChunk = kSampleRate / 50;  // 20 ms, one Opus frame
+constexpr gint64 kFillerGapUs = 30 * G_TIME_SPAN_MILLISECOND;
+constexpr gint64 kFillerLeadUs = 5 * G_TIME_SPAN_MILLISECOND;
+// How often a call checks that its peer still sends something.
+constexpr guint kActivityCheckMs = 1000;
 
 const char *const kAudioCaps = "audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved";
 
@@ -51,33 +61,62 @@ double now_ms_since(gint64 start_us) { return (g_get_monotonic_time() - start_us
 // Time for a data channel close to reach the peer before the media goes away.
 constexpr guint kCloseLingerMs = 150;
 
-void release_pipeline(GstElement *pipeline) {
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(pipeline);
+// What carries a call's media: its pipeline and the relay in front of its ICE agent. The
+// pipeline goes first, so that nothing sends into a relay that is gone.
+struct MediaPath {
+  GstElement *pipeline = nullptr;
+  std::unique_ptr<Relay> relay;
+};
+
+void release_media(MediaPath media) {
+  if (media.pipeline) {
+    gst_element_set_state(media.pipeline, GST_STATE_NULL);
+    gst_object_unref(media.pipeline);
+  }
+  media.relay.reset();
 }
 
-// Pipelines of gracefully ended calls, by the timer that will release them.
-std::map<guint, GstElement *> &lingering() {
-  static std::map<guint, GstElement *> pipelines;
-  return pipelines;
+// Media of calls whose channel close is still on its way to the peer, by the timer that will
+// release them.
+std::map<guint, MediaPath> &lingering() {
+  static std::map<guint, MediaPath> media;
+  return media;
 }
 
-void linger_then_release(GstElement *pipeline) {
+void linger_then_release(MediaPath media) {
+  // The key is only known once the timer exists: the callback finds its entry by the pipeline.
   guint timer = g_timeout_add(
       kCloseLingerMs,
       [](gpointer p) -> gboolean {
-        auto *pipeline = static_cast<GstElement *>(p);
         for (auto it = lingering().begin(); it != lingering().end(); ++it) {
-          if (it->second == pipeline) {
+          if (it->second.pipeline == p) {
+            MediaPath media = std::move(it->second);
             lingering().erase(it);
+            release_media(std::move(media));
             break;
           }
         }
-        release_pipeline(pipeline);
         return G_SOURCE_REMOVE;
       },
-      pipeline);
-  lingering()[timer] = pipeline;
+      media.pipeline);
+  lingering()[timer] = std::move(media);
+}
+
+// The fields of an ICE candidate ("[a=]candidate:<foundation> <component> <transport>
+// <priority> <address> <port> typ <type> ..."), without the prefix.
+std::vector<std::string> candidate_fields(const std::string &candidate) {
+  const char *value = candidate.c_str();
+  if (g_str_has_prefix(value, "a=")) value += 2;
+  if (g_str_has_prefix(value, "candidate:")) value += strlen("candidate:");
+  std::istringstream in(value);
+  std::vector<std::string> fields;
+  std::string field;
+  while (in >> field) fields.push_back(field);
+  return fields;
+}
+
+bool is_udp_rtp_candidate(const std::vector<std::string> &f) {
+  return f.size() >= 8 && f[1] == "1" && g_ascii_strcasecmp(f[2].c_str(), "udp") == 0;
 }
 
 }  // namespace
@@ -91,16 +130,29 @@ struct MediaTap {
   MediaTap(const MediaTap &) = delete;
   MediaTap &operator=(const MediaTap &) = delete;
 
+  // Outgoing audio of n samples was pushed now (echo, speech or filler). Echo and speech are
+  // live: they play from now. Filler is pushed slightly ahead and queues after what it follows.
+  void note_pushed(size_t n, bool filler) {
+    gint64 now = g_get_monotonic_time();
+    gint64 from = filler ? std::max(now, supplied_until_us.load()) : now;
+    supplied_until_us.store(from + static_cast<gint64>(n) * G_USEC_PER_SEC / kSampleRate);
+    last_was_filler.store(filler);
+  }
+
   GstElement *appsrc;
   const guint serial;
   const bool echo_allowed;          // --no-echo clears it
   std::atomic<bool> echo{true};     // false while the agent speaks
+  // When the audio pushed so far runs out, and whether the last push was filler silence.
+  std::atomic<gint64> supplied_until_us{0};
+  std::atomic<bool> last_was_filler{false};
+  std::atomic<bool> filling{false};  // the filler runs: the call is connected and not ending
 };
 
 // Streaming thread: echo the decoded caller audio at once (so the round trip is measurable),
 // and hand its level to the agent on the main context.
 GstFlowReturn Call::on_new_sample_cb(GstAppSink *sink, gpointer data) {
-  const MediaTap &tap = **static_cast<std::shared_ptr<MediaTap> *>(data);
+  MediaTap &tap = **static_cast<std::shared_ptr<MediaTap> *>(data);
   GstSample *sample = gst_app_sink_pull_sample(sink);
   if (!sample) return GST_FLOW_EOS;
   GstBuffer *buffer = gst_sample_get_buffer(sample);
@@ -118,6 +170,7 @@ GstFlowReturn Call::on_new_sample_cb(GstAppSink *sink, gpointer data) {
     GstBuffer *copy = gst_buffer_new();
     gst_buffer_copy_into(copy, buffer, GST_BUFFER_COPY_MEMORY, 0, -1);
     gst_app_src_push_buffer(GST_APP_SRC(tap.appsrc), copy);
+    tap.note_pushed(count, false);
   }
   gst_sample_unref(sample);
   if (count > 0) {
@@ -133,18 +186,21 @@ GstFlowReturn Call::on_new_sample_cb(GstAppSink *sink, gpointer data) {
 }
 
 Call::Call(const std::string &id, const Options &options, const Session &session,
-           std::shared_ptr<CallRecord> record, SpeechSynth &synth, EndedCallback ended)
+           std::shared_ptr<CallRecord> record, SpeechSynth &synth, StrictIce strict_ice,
+           EndedCallback ended)
     : id_(id),
       serial_(next_serial()),
       options_(options),
       record_(std::move(record)),
       ended_cb_(std::move(ended)),
-      agent_(std::make_unique<Agent>(*this, options, session, synth)) {
+      agent_(std::make_unique<Agent>(*this, options, session, synth)),
+      strict_ice_(strict_ice) {
   live_calls()[serial_] = this;
+  record_->instructions = get_string(session.object(), "instructions");
 }
 
 Call::~Call() {
-  if (!ended_) end("dropped", Teardown::Abrupt);
+  if (!ended_) end("dropped", Teardown::Quiet);
   live_calls().erase(serial_);
 }
 
@@ -251,18 +307,26 @@ void Call::start(GstSDPMessage *offer, int opus_pt, gint64 request_start_us,
   answered_cb_ = std::move(answered);
   request_start_us_ = request_start_us;
   std::string error;
+  relay_ = Relay::create(options_.address, id_, record_->relay, &error);
+  if (!relay_) {
+    gst_sdp_message_free(offer);
+    fail_answer(500, "The call could not be set up: " + error);
+    end_by_itself("dropped", Teardown::Quiet);
+    return;
+  }
+  relay_->set_strict(strict_ice_);
   bool built = build_pipeline(opus_pt, &error);
   g_debug("call %s: pipeline built at %.1f ms", id_.c_str(), now_ms_since(request_start_us_));
   if (!built) {
     gst_sdp_message_free(offer);
     fail_answer(500, "The call could not be set up: " + error);
-    end_by_itself("dropped", Teardown::Abrupt);
+    end_by_itself("dropped", Teardown::Quiet);
     return;
   }
   if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     gst_sdp_message_free(offer);
     fail_answer(500, "The call pipeline failed to start.");
-    end_by_itself("dropped", Teardown::Abrupt);
+    end_by_itself("dropped", Teardown::Quiet);
     return;
   }
   g_debug("call %s: playing at %.1f ms", id_.c_str(), now_ms_since(request_start_us_));
@@ -278,20 +342,61 @@ void Call::start(GstSDPMessage *offer, int opus_pt, gint64 request_start_us,
           auto *call = static_cast<Call *>(self);
           call->max_duration_timer_ = 0;
           g_message("call %s: maximum duration reached", call->id_.c_str());
-          if (call->agent_) call->agent_->on_session_expired();
-          call->end_timer_ = g_timeout_add(
-              kExpiryGraceMs,
-              [](gpointer self) -> gboolean {
-                auto *call = static_cast<Call *>(self);
-                call->end_timer_ = 0;
-                call->end_by_itself("expired", Teardown::Graceful);
-                return G_SOURCE_REMOVE;
-              },
-              call);
+          call->expire();
           return G_SOURCE_REMOVE;
         },
         this);
   }
+  activity_timer_ = g_timeout_add(
+      kActivityCheckMs,
+      [](gpointer self) -> gboolean {
+        static_cast<Call *>(self)->check_peer_activity();
+        return G_SOURCE_CONTINUE;
+      },
+      this);
+}
+
+void Call::expire() {
+  if (ended_ || silenced_ || end_timer_) return;
+  if (max_duration_timer_) g_source_remove(max_duration_timer_);
+  max_duration_timer_ = 0;
+  if (agent_) agent_->on_session_expired();
+  end_timer_ = g_timeout_add(
+      kExpiryGraceMs,
+      [](gpointer self) -> gboolean {
+        auto *call = static_cast<Call *>(self);
+        call->end_timer_ = 0;
+        call->end_by_itself("expired", Teardown::Close);
+        return G_SOURCE_REMOVE;
+      },
+      this);
+}
+
+void Call::silence() {
+  if (ended_ || silenced_) return;
+  silenced_ = true;
+  record_->state = "dropped";
+  if (relay_) relay_->set_silent(true);
+  g_message("call %s: silenced: the relay drops everything both ways", id_.c_str());
+}
+
+void Call::answer_delivered() {
+  // The client could not send anything before it had the answer (maybe delayed on purpose).
+  if (relay_) relay_->note_activity();
+}
+
+void Call::set_strict_ice(StrictIce strict) {
+  if (relay_) relay_->set_strict(strict);
+}
+
+// A peer that sends nothing for the peer timeout has gone (or, silenced, can no longer be
+// heard): the call ends and is freed.
+void Call::check_peer_activity() {
+  if (ended_ || !relay_) return;
+  gint64 idle_us = g_get_monotonic_time() - relay_->last_client_activity_us();
+  if (idle_us < static_cast<gint64>(options_.peer_timeout_seconds) * G_USEC_PER_SEC) return;
+  g_message("call %s: nothing from the peer for %.1f s", id_.c_str(), idle_us / 1e6);
+  end_by_itself("dropped", Teardown::Quiet);
 }
 
 // Promise replies arrive on webrtcbin's thread; the next step runs on the main context, found
@@ -341,7 +446,7 @@ void Call::on_remote_description_set(GstPromise *promise) {
   std::string error = promise_error(promise);
   if (!error.empty()) {
     fail_answer(400, "Invalid SDP offer: " + error);
-    end_by_itself("dropped", Teardown::Abrupt);
+    end_by_itself("dropped", Teardown::Quiet);
     return;
   }
   await_promise("create-answer", nullptr, &Call::on_answer_created);
@@ -355,7 +460,7 @@ void Call::on_answer_created(GstPromise *promise) {
     gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer_, nullptr);
   if (!answer_) {
     fail_answer(400, "Could not answer the SDP offer: " + (error.empty() ? "no answer" : error));
-    end_by_itself("dropped", Teardown::Abrupt);
+    end_by_itself("dropped", Teardown::Quiet);
     return;
   }
   await_promise("set-local-description", answer_, &Call::on_local_description_set);
@@ -376,7 +481,7 @@ void Call::on_local_description_set(GstPromise *promise) {
   std::string error = promise_error(promise);
   if (!error.empty()) {
     fail_answer(500, "Could not apply the SDP answer: " + error);
-    end_by_itself("dropped", Teardown::Abrupt);
+    end_by_itself("dropped", Teardown::Quiet);
     return;
   }
   local_set_ = true;
@@ -387,6 +492,18 @@ void Call::on_local_description_set(GstPromise *promise) {
 void Call::on_local_candidate(const std::string &candidate) {
   g_debug("call %s: local candidate at %.1f ms: %s", id_.c_str(), now_ms_since(request_start_us_),
           candidate.c_str());
+  std::vector<std::string> f = candidate_fields(candidate);
+  // The first UDP candidate of the RTP component is where the relay forwards to; the answer
+  // advertises the relay in its place (see deliver_answer).
+  if (!is_udp_rtp_candidate(f)) return;
+  if (local_candidates_.empty()) {
+    if (!relay_ || !relay_->set_target(f[4], atoi(f[5].c_str()))) {
+      g_warning("call %s: cannot relay to candidate %s", id_.c_str(), candidate.c_str());
+      return;
+    }
+    g_debug("call %s: relay port %d forwards to %s:%s", id_.c_str(), relay_->port(),
+            f[4].c_str(), f[5].c_str());
+  }
   local_candidates_.push_back(candidate);
   maybe_answer();
 }
@@ -410,9 +527,18 @@ void Call::deliver_answer() {
   if (bound_timer_) g_source_remove(bound_timer_);
   settle_timer_ = bound_timer_ = 0;
   if (!answered_cb_ || !answer_) return;
-  std::string sdp = answer_with_candidates(answer_->sdp, local_candidates_);
-  g_message("call %s: answer ready %.1f ms after the request (%zu candidate(s))", id_.c_str(),
-            now_ms_since(request_start_us_), local_candidates_.size());
+  // Only the relay is advertised: libnice's own port must never be reached directly.
+  std::vector<std::string> candidates;
+  if (!local_candidates_.empty() && relay_) {
+    std::vector<std::string> f = candidate_fields(local_candidates_.front());
+    f[5] = std::to_string(relay_->port());
+    std::string relayed = "candidate:" + f[0];
+    for (size_t i = 1; i < f.size(); i++) relayed += " " + f[i];
+    candidates.push_back(relayed);
+  }
+  std::string sdp = answer_with_candidates(answer_->sdp, candidates);
+  g_message("call %s: answer ready %.1f ms after the request (relay port %d)", id_.c_str(),
+            now_ms_since(request_start_us_), relay_ ? relay_->port() : 0);
   AnswerCallback cb = std::move(answered_cb_);
   answered_cb_ = nullptr;
   cb(201, sdp);
@@ -459,7 +585,10 @@ void Call::on_ice_state_changed() {
   g_message("call %s: ICE %s (%.1f ms)", id_.c_str(), value ? value->value_nick : "?",
             now_ms_since(request_start_us_));
   g_type_class_unref(klass);
-  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) end_by_itself("dropped", Teardown::Abrupt);
+  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
+      state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
+    start_filler();
+  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) end_by_itself("dropped", Teardown::Quiet);
 }
 
 // on-data-channel and the channel's own signals run under webrtcbin's lock: touching webrtcbin
@@ -537,7 +666,7 @@ void Call::on_channel_message(const std::string &text) {
 void Call::on_channel_closed() {
   if (!channel_) return;
   g_message("call %s: the peer closed the data channel", id_.c_str());
-  end_by_itself("dropped", Teardown::Abrupt);
+  end_by_itself("dropped", Teardown::Quiet);
 }
 
 void Call::on_bus_message(GstMessage *message) {
@@ -549,7 +678,7 @@ void Call::on_bus_message(GstMessage *message) {
   g_error_free(error);
   g_free(debug);
   fail_answer(500, "The call could not be set up.");
-  end_by_itself("dropped", Teardown::Abrupt);
+  end_by_itself("dropped", Teardown::Quiet);
 }
 
 void Call::send_text(const std::string &text) {
@@ -569,10 +698,79 @@ void Call::push_audio(const int16_t *samples, size_t count) {
   if (!appsrc_ || ended_) return;
   GstBuffer *buffer = gst_buffer_new_memdup(samples, count * sizeof(int16_t));
   gst_app_src_push_buffer(GST_APP_SRC(appsrc_), buffer);
+  if (tap_) tap_->note_pushed(count, false);
+}
+
+// A live peer sends media all the time; so does this server while the call is connected:
+// whenever neither the echo nor the agent has pushed audio for a while, 20 ms of digital
+// silence at a time keeps the RTP stream going. The filler runs on the relay's thread, so a
+// busy main loop does not make gaps in it.
+void Call::start_filler() {
+  if (filler_ || !relay_ || !tap_ || ended_) return;
+  tap_->filling.store(true);
+  filler_ = g_timeout_source_new(kFillerTickMs);
+  g_source_set_priority(filler_, G_PRIORITY_HIGH);
+  g_source_set_callback(
+      filler_,
+      [](gpointer data) -> gboolean {
+        MediaTap &tap = **static_cast<std::shared_ptr<MediaTap> *>(data);
+        if (!tap.filling.load()) return G_SOURCE_CONTINUE;
+        gint64 now = g_get_monotonic_time();
+        gint64 until = tap.supplied_until_us.load();
+        // Right after real audio, wait for a real gap; while filling, keep the cadence.
+        bool due = tap.last_was_filler.load() ? now >= until - kFillerLeadUs
+                                              : now >= until + kFillerGapUs;
+        if (!due) return G_SOURCE_CONTINUE;
+        GstBuffer *buffer = gst_buffer_new_allocate(nullptr, kFillerChunk * sizeof(int16_t),
+                                                    nullptr);
+        gst_buffer_memset(buffer, 0, 0, kFillerChunk * sizeof(int16_t));
+        gst_app_src_push_buffer(GST_APP_SRC(tap.appsrc), buffer);
+        tap.note_pushed(kFillerChunk, true);
+        return G_SOURCE_CONTINUE;
+      },
+      new std::shared_ptr<MediaTap>(tap_),
+      [](gpointer p) { delete static_cast<std::shared_ptr<MediaTap> *>(p); });
+  g_source_attach(filler_, relay_->context());
+}
+
+void Call::stop_filler() {
+  if (tap_) tap_->filling.store(false);
+  if (!filler_) return;
+  g_source_destroy(filler_);
+  g_source_unref(filler_);
+  filler_ = nullptr;
 }
 
 void Call::set_echo(bool enabled) {
   if (tap_) tap_->echo.store(enabled);
+}
+
+// The control log keeps the text of message items, so tests can see which history a client
+// gave a new call.
+void Call::item_created(JsonObject *item) {
+  if (get_string(item, "type") != "message") return;
+  JsonNode *content = json_object_get_member(item, "content");
+  if (!content || !JSON_NODE_HOLDS_ARRAY(content)) return;
+  JsonArray *parts = json_node_get_array(content);
+  std::string text;
+  bool has_text = false;
+  for (guint i = 0; i < json_array_get_length(parts); i++) {
+    JsonNode *node = json_array_get_element(parts, i);
+    JsonObject *part = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : nullptr;
+    for (const char *member : {"text", "transcript"}) {
+      if (has_member_of_type(part, member, JSON_NODE_VALUE)) {
+        text += get_string(part, member);
+        has_text = true;
+      }
+    }
+  }
+  if (!has_text) return;
+  record_->messages.push_back(
+      CallRecord::Message{get_string(item, "id"), get_string(item, "role"), text});
+}
+
+void Call::instructions_changed(const std::string &instructions) {
+  record_->instructions = instructions;
 }
 
 void Call::end_by_itself(const char *state, Teardown how) {
@@ -584,15 +782,19 @@ void Call::end_by_itself(const char *state, Teardown how) {
 void Call::end(const char *state, Teardown how) {
   if (ended_) return;
   ended_ = true;
+  if (silenced_) state = "dropped";  // nothing the server does now reaches the peer
   record_->state = state;
   g_message("call %s: ended (%s)", id_.c_str(), state);
   fail_answer(500, "The call ended before it was answered.");
-  for (guint *timer : {&settle_timer_, &bound_timer_, &max_duration_timer_, &end_timer_}) {
+  for (guint *timer :
+       {&settle_timer_, &bound_timer_, &max_duration_timer_, &end_timer_, &activity_timer_}) {
     if (*timer) g_source_remove(*timer);
     *timer = 0;
   }
+  stop_filler();
   agent_.reset();  // stops speech and any synthesis in flight
-  bool close_channel = how == Teardown::Graceful && channel_ && channel_announced_;
+  bool close_channel =
+      how == Teardown::Close && !silenced_ && channel_ && channel_announced_;
   if (channel_) {
     g_signal_handlers_disconnect_by_data(channel_, GUINT_TO_POINTER(serial_));
     if (close_channel) gst_webrtc_data_channel_close(channel_);
@@ -608,12 +810,16 @@ void Call::end(const char *state, Teardown how) {
     if (tap_) tap_->echo.store(false);
     gst_object_unref(webrtc_);
     gst_object_unref(appsrc_);
-    if (close_channel)
-      linger_then_release(pipeline_);
-    else
-      release_pipeline(pipeline_);
-    pipeline_ = webrtc_ = appsrc_ = nullptr;
+    webrtc_ = appsrc_ = nullptr;
   }
+  MediaPath media;
+  media.pipeline = pipeline_;
+  media.relay = std::move(relay_);
+  pipeline_ = nullptr;
+  if (close_channel && media.pipeline)
+    linger_then_release(std::move(media));
+  else
+    release_media(std::move(media));
   tap_.reset();
 }
 
@@ -622,7 +828,7 @@ size_t Call::lingering_pipelines() { return lingering().size(); }
 void Call::release_lingering_pipelines() {
   for (auto &entry : lingering()) {
     g_source_remove(entry.first);
-    release_pipeline(entry.second);
+    release_media(std::move(entry.second));
   }
   lingering().clear();
 }

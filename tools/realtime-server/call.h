@@ -1,10 +1,11 @@
-// One call: a webrtcbin answerer with its own pipeline, the oai-events data channel, and the
-// agent that drives them.
+// One call: a webrtcbin answerer with its own pipeline, the UDP relay in front of its ICE
+// agent, the oai-events data channel, and the agent that drives them.
 #pragma once
 
 #include "agent.h"
 #include "control.h"
 #include "options.h"
+#include "relay.h"
 #include "session.h"
 #include "speech.h"
 
@@ -30,7 +31,8 @@ class Call : public AgentHost {
   using EndedCallback = std::function<void(const std::string &id)>;
 
   Call(const std::string &id, const Options &options, const Session &session,
-       std::shared_ptr<CallRecord> record, SpeechSynth &synth, EndedCallback ended);
+       std::shared_ptr<CallRecord> record, SpeechSynth &synth, StrictIce strict_ice,
+       EndedCallback ended);
   ~Call() override;
   Call(const Call &) = delete;
   Call &operator=(const Call &) = delete;
@@ -40,12 +42,24 @@ class Call : public AgentHost {
              AnswerCallback answered);
 
   enum class Teardown {
-    Abrupt,    // media gone at once: the peer notices only by silence (a dropped call)
-    Graceful,  // the events channel is closed first and the media lingers briefly so the
-               // close reaches the peer (hangup, expiry, shutdown)
+    Quiet,  // everything goes at once and nothing is said: the peer notices only by silence
+            // (peer gone, ICE failed, pipeline error, answer never delivered)
+    Close,  // the events channel is closed (the peer sees the channel close within
+            // milliseconds) and the media stops at once; the pipeline and relay linger
+            // briefly so the close reaches the peer (hangup, expiry, drop, shutdown)
   };
-  // End the call; state is what the control log reports (hungup|dropped|expired).
+  // End the call; state is what the control log reports (hungup|dropped|expired). A call
+  // already silenced stays "dropped".
   void end(const char *state, Teardown how);
+  // End as the service does at its 60-minute limit: session_expired, then the channel closes.
+  void expire();
+  // Go silent: the relay drops every packet both ways from now on. The call is "dropped" but
+  // lives on until the peer-timeout notices that nothing reaches the server any more.
+  void silence();
+  bool silenced() const { return silenced_; }
+  void set_strict_ice(StrictIce strict);
+  // The answer reached the HTTP client: the peer timeout counts from now.
+  void answer_delivered();
   // Pipelines still lingering after a graceful end.
   static size_t lingering_pipelines();
   static void release_lingering_pipelines();
@@ -59,6 +73,8 @@ class Call : public AgentHost {
   void send_text(const std::string &text) override;
   void push_audio(const int16_t *samples, size_t count) override;
   void set_echo(bool enabled) override;
+  void item_created(JsonObject *item) override;
+  void instructions_changed(const std::string &instructions) override;
 
  private:
   bool build_pipeline(int opus_pt, std::string *error);
@@ -79,6 +95,9 @@ class Call : public AgentHost {
   void on_channel_closed();
   void on_ice_state_changed();
   void on_bus_message(GstMessage *message);
+  void start_filler();
+  void stop_filler();
+  void check_peer_activity();
   // End for a reason of the call's own and tell the owner.
   void end_by_itself(const char *state, Teardown how);
 
@@ -116,6 +135,12 @@ class Call : public AgentHost {
   guint settle_timer_ = 0;  // short pause after a candidate, in case siblings follow
   guint bound_timer_ = 0;   // gathering may never complete in 1.22.0: answer anyway
   gint64 request_start_us_ = 0;
+
+  std::unique_ptr<Relay> relay_;
+  const StrictIce strict_ice_;
+  GSource *filler_ = nullptr;   // silence between bursts of audio, on the relay's thread
+  guint activity_timer_ = 0;    // watches for a peer that stopped sending
+  bool silenced_ = false;
 
   guint max_duration_timer_ = 0;
   guint end_timer_ = 0;

@@ -7,7 +7,10 @@
 namespace rts {
 
 CallManager::CallManager(const Options &options, ControlLog &log)
-    : options_(options), log_(log), synth_(SpeechSynth::create(options)) {}
+    : options_(options),
+      log_(log),
+      synth_(SpeechSynth::create(options)),
+      strict_ice_(options.strict_ice) {}
 
 CallManager::~CallManager() { end_all(); }
 
@@ -15,30 +18,50 @@ void CallManager::start_call(const std::string &offer_text, const Session &sessi
                              gint64 request_start_us, Done done) {
   OfferInfo info;
   std::string error;
-  GstSDPMessage *offer = parse_offer(offer_text, options_.address, &info, &error);
+  GstSDPMessage *offer = parse_offer(offer_text, &info, &error);
   if (!offer) {
     done(HttpReply{400, "application/json",
-                   error_body(error, "invalid_request_error", "invalid_offer"), ""});
+                   error_body(error, "invalid_request_error", "invalid_offer"), "", -1, ""});
     return;
   }
-  if (info.dropped_candidates > 0)
-    g_message("ignoring %d offered candidate(s) not on this host", info.dropped_candidates);
 
   std::string id = "rtc_" + random_hex(12);
+  if (info.removed_candidates > 0)
+    g_debug("call %s: %d offered candidate(s) withheld from webrtcbin", id.c_str(),
+            info.removed_candidates);
   auto call = std::make_unique<Call>(id, options_, session, log_.add_call(id), *synth_,
+                                     strict_ice_,
                                      [this](const std::string &id) { forget_later(id); });
   Call *raw = call.get();
   calls_[id] = std::move(call);
   raw->start(offer, info.opus_pt, request_start_us,
              [done, id](unsigned status, const std::string &text) {
                if (status == 201) {
-                 done(HttpReply{201, "application/sdp", text, "/v1/realtime/calls/" + id});
+                 done(HttpReply{201, "application/sdp", text, "/v1/realtime/calls/" + id, -1,
+                                id});
                } else {
                  const char *code = status == 400 ? "invalid_offer" : nullptr;
                  const char *type = status == 400 ? "invalid_request_error" : "server_error";
-                 done(HttpReply{status, "application/json", error_body(text, type, code), ""});
+                 done(HttpReply{status, "application/json", error_body(text, type, code), "", -1,
+                                ""});
                }
              });
+}
+
+// Called from inside the call's own answer callback: the call goes once that has returned.
+void CallManager::abandon(const std::string &id) {
+  run_on_main([this, id]() {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    g_message("call %s: the answer could not be delivered", id.c_str());
+    it->second->end("dropped", Call::Teardown::Quiet);
+    calls_.erase(it);
+  });
+}
+
+void CallManager::answer_delivered(const std::string &id) {
+  auto it = calls_.find(id);
+  if (it != calls_.end()) it->second->answer_delivered();
 }
 
 HttpReply CallManager::hangup(const std::string &id) {
@@ -48,27 +71,50 @@ HttpReply CallManager::hangup(const std::string &id) {
     return HttpReply{404, "application/json",
                      error_body("Call '" + id + "' not found.", "invalid_request_error",
                                 "call_not_found"),
-                     ""};
+                     "", -1, ""};
   }
   if (record) record->hangup = true;
   if (it != calls_.end()) {
-    it->second->end("hungup", Call::Teardown::Graceful);
+    it->second->end("hungup", Call::Teardown::Close);
     calls_.erase(it);
   }
-  return HttpReply{200, "", "", ""};
+  return HttpReply{200, "", "", "", -1, ""};
 }
 
 void CallManager::drop_all() {
-  for (auto &entry : calls_) entry.second->end("dropped", Call::Teardown::Abrupt);
-  calls_.clear();
+  // Silenced calls are already dropped; they go when their peer timeout says so.
+  for (auto it = calls_.begin(); it != calls_.end();) {
+    if (it->second->silenced()) {
+      ++it;
+      continue;
+    }
+    it->second->end("dropped", Call::Teardown::Close);
+    it = calls_.erase(it);
+  }
 }
 
-void CallManager::broadcast(const std::string &text) {
-  for (auto &entry : calls_) entry.second->send_raw(text);
+void CallManager::silence_all() {
+  for (auto &entry : calls_) entry.second->silence();
+}
+
+void CallManager::expire_all() {
+  for (auto &entry : calls_) entry.second->expire();
+}
+
+void CallManager::set_strict_ice(StrictIce strict) {
+  strict_ice_ = strict;
+  for (auto &entry : calls_) entry.second->set_strict_ice(strict);
+}
+
+void CallManager::broadcast(const std::vector<std::string> &pieces) {
+  for (auto &entry : calls_) {
+    if (entry.second->silenced()) continue;
+    for (const std::string &piece : pieces) entry.second->send_raw(piece);
+  }
 }
 
 void CallManager::end_all() {
-  for (auto &entry : calls_) entry.second->end("hungup", Call::Teardown::Graceful);
+  for (auto &entry : calls_) entry.second->end("hungup", Call::Teardown::Close);
   calls_.clear();
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rts {
 
@@ -20,6 +21,8 @@ struct HttpReply {
   std::string content_type;  // empty: no body
   std::string body;
   std::string location;
+  int retry_after = -1;      // seconds; -1: no Retry-After header
+  std::string call_id;       // the call a 201 answer starts (dropped if it cannot be delivered)
 };
 
 class CallManager {
@@ -34,12 +37,24 @@ class CallManager {
   // Answer an offer for a session. done runs once on the main context (maybe before return).
   void start_call(const std::string &offer, const Session &session, gint64 request_start_us,
                   Done done);
+  // The answer for this call never reached its client: drop the call without a word.
+  void abandon(const std::string &id);
+  // The answer for this call went out to its client.
+  void answer_delivered(const std::string &id);
   // 200 and the call is torn down, or 404 for an id never seen.
   HttpReply hangup(const std::string &id);
-  // Tear every live call down abruptly, without the caller asking.
+  // Every live call ends at once: its events channel closes (no event), its media stops.
   void drop_all();
-  // Send text as is on every open events channel.
-  void broadcast(const std::string &text);
+  // Every live call goes silent: nothing passes its relay any more, either way.
+  void silence_all();
+  // Every live call ends as at the maximum duration (session_expired, then the close).
+  void expire_all();
+  // Strict ICE on or off, for live calls and the ones to come.
+  void set_strict_ice(StrictIce strict);
+  // Back to the command line's settings (POST /control/reset).
+  void reset_faults() { set_strict_ice(options_.strict_ice); }
+  // Send each piece as one message on every live call's events channel.
+  void broadcast(const std::vector<std::string> &pieces);
   // Server shutdown.
   void end_all();
 
@@ -50,6 +65,7 @@ class CallManager {
   ControlLog &log_;
   std::unique_ptr<SpeechSynth> synth_;
   std::map<std::string, std::unique_ptr<Call>> calls_;
+  StrictIce strict_ice_;
 };
 
 }  // namespace rts

@@ -2,6 +2,9 @@
 
 #include "json_util.h"
 
+#include <cmath>
+#include <cstring>
+
 namespace rts {
 
 namespace {
@@ -76,8 +79,103 @@ bool ControlLog::parse_http_fault(JsonObject *request, const char *count_member,
   return true;
 }
 
+namespace {
+
+// A member that must be a JSON integer in [min, max]; false (with *error) otherwise.
+bool get_int_member(JsonObject *obj, const char *member, const char *what, gint64 min,
+                    gint64 max, gint64 *out, std::string *error) {
+  JsonNode *node = json_object_get_member(obj, member);
+  double value = node && JSON_NODE_HOLDS_VALUE(node) ? get_number(obj, member, NAN) : NAN;
+  if (std::isnan(value) || value != std::floor(value) || value < min || value > max) {
+    *error = std::string("'") + what + "' must be an integer from " + std::to_string(min) +
+             " to " + std::to_string(max);
+    return false;
+  }
+  *out = static_cast<gint64>(value);
+  return true;
+}
+
+bool get_bool_member(JsonObject *obj, const char *member, bool *out, std::string *error) {
+  JsonNode *node = json_object_get_member(obj, member);
+  if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
+    *error = std::string("'") + member + "' must be true or false";
+    return false;
+  }
+  *out = json_node_get_boolean(node);
+  return true;
+}
+
+// send_event's text cut at the offsets of split_at (bytes, strictly increasing, inside the
+// text), every piece at most one data channel message.
+bool split_event(JsonObject *request, std::vector<std::string> *pieces, std::string *error) {
+  JsonNode *text_node = json_object_get_member(request, "send_event");
+  if (!JSON_NODE_HOLDS_VALUE(text_node) || json_node_get_value_type(text_node) != G_TYPE_STRING) {
+    *error = "'send_event' must be a string";
+    return false;
+  }
+  const std::string text = json_node_get_string(text_node);
+  std::vector<size_t> cuts;
+  if (json_object_has_member(request, "split_at")) {
+    JsonNode *node = json_object_get_member(request, "split_at");
+    if (!JSON_NODE_HOLDS_ARRAY(node)) {
+      *error = "'split_at' must be an array of byte offsets";
+      return false;
+    }
+    JsonArray *offsets = json_node_get_array(node);
+    for (guint i = 0; i < json_array_get_length(offsets); i++) {
+      JsonNode *element = json_array_get_element(offsets, i);
+      double value = JSON_NODE_HOLDS_VALUE(element) &&
+                             (json_node_get_value_type(element) == G_TYPE_INT64 ||
+                              json_node_get_value_type(element) == G_TYPE_DOUBLE)
+                         ? json_node_get_double(element)
+                         : NAN;
+      size_t previous = cuts.empty() ? 0 : cuts.back();
+      if (std::isnan(value) || value != std::floor(value) || value <= previous ||
+          value >= static_cast<double>(text.size())) {
+        *error = "'split_at' must hold strictly increasing byte offsets inside the text (1.." +
+                 std::to_string(text.size() ? text.size() - 1 : 0) + ")";
+        return false;
+      }
+      cuts.push_back(static_cast<size_t>(value));
+    }
+  }
+  cuts.push_back(text.size());
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t cut : cuts) {
+    if (cut - start > kMaxMessageSize) {
+      *error = "a piece of 'send_event' is " + std::to_string(cut - start) +
+               " bytes; the data channel carries at most " + std::to_string(kMaxMessageSize) +
+               " per message (use 'split_at')";
+      return false;
+    }
+    out.push_back(text.substr(start, cut - start));
+    start = cut;
+  }
+  *pieces = std::move(out);
+  return true;
+}
+
+const char *const kFaultMembers[] = {
+    "reject_calls", "reject_mints", "status",    "body",       "retry_after", "drop_calls",
+    "expire_calls", "delay_answers", "bad_answers", "send_event", "split_at",  "strict_ice"};
+
+}  // namespace
+
 bool ControlLog::apply_fault(JsonObject *request, FaultActions *actions, std::string *error) {
   // Validate everything before changing anything, so a bad request has no effect.
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *value;
+  json_object_iter_init(&iter, request);
+  while (json_object_iter_next(&iter, &name, &value)) {
+    bool known = false;
+    for (const char *member : kFaultMembers) known = known || strcmp(name, member) == 0;
+    if (!known) {
+      *error = std::string("unknown member '") + name + "'";
+      return false;
+    }
+  }
   HttpFault calls = call_fault_, mints = mint_fault_;
   if (json_object_has_member(request, "reject_calls") &&
       !parse_http_fault(request, "reject_calls", &calls, error))
@@ -85,13 +183,86 @@ bool ControlLog::apply_fault(JsonObject *request, FaultActions *actions, std::st
   if (json_object_has_member(request, "reject_mints") &&
       !parse_http_fault(request, "reject_mints", &mints, error))
     return false;
+  FaultActions out;
+  if (json_object_has_member(request, "drop_calls")) {
+    JsonNode *node = json_object_get_member(request, "drop_calls");
+    GType type = JSON_NODE_HOLDS_VALUE(node) ? json_node_get_value_type(node) : G_TYPE_INVALID;
+    std::string mode = type == G_TYPE_STRING ? json_node_get_string(node) : "";
+    if (type == G_TYPE_BOOLEAN)
+      out.drop_calls = json_node_get_boolean(node) ? FaultActions::Drop::Abrupt
+                                                   : FaultActions::Drop::None;
+    else if (mode == "abrupt")
+      out.drop_calls = FaultActions::Drop::Abrupt;
+    else if (mode == "silent")
+      out.drop_calls = FaultActions::Drop::Silent;
+    else {
+      *error = "'drop_calls' must be true, false, \"abrupt\" or \"silent\"";
+      return false;
+    }
+  }
+  if (json_object_has_member(request, "expire_calls") &&
+      !get_bool_member(request, "expire_calls", &out.expire_calls, error))
+    return false;
+  if (json_object_has_member(request, "strict_ice")) {
+    JsonNode *node = json_object_get_member(request, "strict_ice");
+    GType type = JSON_NODE_HOLDS_VALUE(node) ? json_node_get_value_type(node) : G_TYPE_INVALID;
+    std::string mode = type == G_TYPE_STRING ? json_node_get_string(node) : "";
+    if (type == G_TYPE_BOOLEAN)
+      out.strict_ice = json_node_get_boolean(node) ? StrictIce::Consent : StrictIce::Off;
+    else if (mode == "consent")
+      out.strict_ice = StrictIce::Consent;
+    else if (mode == "all")
+      out.strict_ice = StrictIce::All;
+    else if (mode == "off")
+      out.strict_ice = StrictIce::Off;
+    else {
+      *error = "'strict_ice' must be true, false, \"consent\", \"all\" or \"off\"";
+      return false;
+    }
+    out.has_strict_ice = true;
+  }
+  gint64 delay_count = delay_count_, delay_ms = delay_ms_, bad_answers = bad_answers_;
+  if (json_object_has_member(request, "delay_answers")) {
+    JsonObject *delay = get_object(request, "delay_answers");
+    if (!delay) {
+      *error = "'delay_answers' must be an object {\"count\": N, \"ms\": M}";
+      return false;
+    }
+    if (!get_int_member(delay, "count", "delay_answers.count", 0, G_MAXINT, &delay_count,
+                        error) ||
+        !get_int_member(delay, "ms", "delay_answers.ms", 0, 600000, &delay_ms, error))
+      return false;
+  }
+  if (json_object_has_member(request, "bad_answers") &&
+      !get_int_member(request, "bad_answers", "bad_answers", 0, G_MAXINT, &bad_answers, error))
+    return false;
+  if (json_object_has_member(request, "split_at") &&
+      !json_object_has_member(request, "send_event")) {
+    *error = "'split_at' needs 'send_event'";
+    return false;
+  }
+  if (json_object_has_member(request, "send_event")) {
+    if (!split_event(request, &out.event_pieces, error)) return false;
+    out.has_event = true;
+  }
   call_fault_ = calls;
   mint_fault_ = mints;
-  actions->drop_calls = get_bool(request, "drop_calls", false);
-  if (json_object_has_member(request, "send_event")) {
-    actions->has_event = true;
-    actions->send_event = get_string(request, "send_event");
-  }
+  delay_count_ = static_cast<int>(delay_count);
+  delay_ms_ = static_cast<int>(delay_ms);
+  bad_answers_ = static_cast<int>(bad_answers);
+  *actions = std::move(out);
+  return true;
+}
+
+int ControlLog::take_answer_delay() {
+  if (delay_count_ <= 0) return -1;
+  delay_count_--;
+  return delay_ms_;
+}
+
+bool ControlLog::take_bad_answer() {
+  if (bad_answers_ <= 0) return false;
+  bad_answers_--;
   return true;
 }
 
@@ -129,6 +300,27 @@ std::string ControlLog::to_json() const {
     json_object_set_string_member(o, "state", c->state.c_str());
     json_object_set_boolean_member(o, "hangup", c->hangup);
     json_object_set_array_member(o, "events", json_array_ref(c->events));
+    JsonArray *messages = json_array_new();
+    for (const auto &m : c->messages) {
+      JsonObject *item = json_object_new();
+      json_object_set_string_member(item, "id", m.id.c_str());
+      json_object_set_string_member(item, "role", m.role.c_str());
+      json_object_set_string_member(item, "text", m.text.c_str());
+      json_array_add_object_element(messages, item);
+    }
+    json_object_set_array_member(o, "messages", messages);
+    json_object_set_string_member(o, "instructions", c->instructions.c_str());
+    const RelayStats &r = *c->relay;
+    JsonObject *relay = json_object_new();
+    json_object_set_int_member(relay, "packets_in", r.packets_in.load());
+    json_object_set_int_member(relay, "packets_out", r.packets_out.load());
+    json_object_set_int_member(relay, "dropped_in", r.dropped_in.load());
+    json_object_set_int_member(relay, "dropped_out", r.dropped_out.load());
+    json_object_set_int_member(relay, "binding_requests", r.binding_requests.load());
+    json_object_set_int_member(relay, "use_candidate", r.use_candidate.load());
+    json_object_set_int_member(relay, "ignored_checks", r.ignored_checks.load());
+    json_object_set_int_member(relay, "binding_indications", r.binding_indications.load());
+    json_object_set_object_member(o, "relay", relay);
     json_array_add_object_element(calls, o);
   }
   json_object_set_array_member(root, "calls", calls);
@@ -145,6 +337,7 @@ void ControlLog::reset() {
   calls_by_id_.clear();
   call_fault_ = HttpFault();
   mint_fault_ = HttpFault();
+  delay_count_ = delay_ms_ = bad_answers_ = 0;
 }
 
 }  // namespace rts

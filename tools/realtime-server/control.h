@@ -2,12 +2,16 @@
 // calls, and faults to inject. Secret values and the permanent key are never recorded.
 #pragma once
 
+#include "options.h"
+#include "relay.h"
+
 #include <json-glib/json-glib.h>
 
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rts {
 
@@ -18,10 +22,18 @@ struct CallRecord {
   CallRecord(const CallRecord &) = delete;
   CallRecord &operator=(const CallRecord &) = delete;
 
+  // A message item the client created with conversation.item.create.
+  struct Message {
+    std::string id, role, text;  // text: the item's text parts, joined
+  };
+
   std::string id;
   std::string state = "active";  // active | hungup | dropped | expired
   bool hangup = false;           // a hangup request arrived for it
   JsonArray *events;             // every client event received, as parsed JSON
+  std::vector<Message> messages;
+  std::string instructions;      // the session's instructions as last set
+  std::shared_ptr<RelayStats> relay = std::make_shared<RelayStats>();
 };
 
 // An HTTP failure to serve instead of the real answer, for the next `remaining` requests.
@@ -35,10 +47,17 @@ struct HttpFault {
 
 // What a POST /control/fault asks for beyond pending HTTP faults.
 struct FaultActions {
-  bool drop_calls = false;
+  enum class Drop { None, Abrupt, Silent };
+  Drop drop_calls = Drop::None;
+  bool expire_calls = false;
   bool has_event = false;
-  std::string send_event;
+  std::vector<std::string> event_pieces;  // send_event split at split_at, one message each
+  bool has_strict_ice = false;
+  StrictIce strict_ice = StrictIce::Off;
 };
+
+// The data channel limit both ways with webrtcbin 1.22 (its SDP has no a=max-message-size).
+constexpr size_t kMaxMessageSize = 65536;
 
 class ControlLog {
  public:
@@ -59,6 +78,10 @@ class ControlLog {
   // Consume one pending fault for /calls or /client_secrets; false if none is pending.
   bool take_call_fault(HttpFault *fault) { return take(&call_fault_, fault); }
   bool take_mint_fault(HttpFault *fault) { return take(&mint_fault_, fault); }
+  // Consume one pending answer delay (ms); -1 if none is pending.
+  int take_answer_delay();
+  // Consume one pending "201 with a body that is not SDP"; false if none is pending.
+  bool take_bad_answer();
 
   std::string to_json() const;
   void reset();
@@ -82,6 +105,9 @@ class ControlLog {
   std::map<std::string, std::weak_ptr<CallRecord>> calls_by_id_;
   HttpFault call_fault_;
   HttpFault mint_fault_;
+  int delay_count_ = 0;
+  int delay_ms_ = 0;
+  int bad_answers_ = 0;
 };
 
 }  // namespace rts

@@ -2,6 +2,9 @@
 
 #include "json_util.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 #include <memory>
 
@@ -19,18 +22,46 @@ void reply(SoupServerMessage *msg, const HttpReply &r) {
   if (!r.content_type.empty())
     soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY,
                                      r.body.data(), r.body.size());
-  if (!r.location.empty())
-    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
-                                 r.location.c_str());
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  if (!r.location.empty()) soup_message_headers_replace(headers, "Location", r.location.c_str());
+  if (r.retry_after >= 0)
+    soup_message_headers_replace(headers, "Retry-After", std::to_string(r.retry_after).c_str());
+}
+
+HttpReply json_reply(unsigned status, const std::string &body) {
+  HttpReply r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = body;
+  return r;
+}
+
+HttpReply error_reply(unsigned status, const std::string &message, const char *code,
+                      const char *param = nullptr) {
+  return json_reply(status, error_body(message, "invalid_request_error", code, param));
 }
 
 void reply_json(SoupServerMessage *msg, unsigned status, const std::string &body) {
-  reply(msg, HttpReply{status, "application/json", body, ""});
+  reply(msg, json_reply(status, body));
 }
 
 void reply_error(SoupServerMessage *msg, unsigned status, const std::string &message,
                  const char *code, const char *param = nullptr) {
-  reply_json(msg, status, error_body(message, "invalid_request_error", code, param));
+  reply(msg, error_reply(status, message, code, param));
+}
+
+// What a misconfigured proxy in front of the service may return: a success status and a call
+// location, but an HTML page instead of the SDP answer.
+HttpReply bad_answer() {
+  HttpReply r;
+  r.status = 201;
+  r.content_type = "text/html";
+  r.body =
+      "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+      "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+      "</body>\r\n</html>\r\n";
+  r.location = "/v1/realtime/calls/rtc_" + random_hex(12);
+  return r;
 }
 
 std::string request_body(SoupServerMessage *msg) {
@@ -59,6 +90,9 @@ std::string query_of(SoupServerMessage *msg) {
 }
 
 const char *const kCallsPrefix = "/v1/realtime/calls/";
+// A request whose client went away before the reply, as logged (nginx's convention).
+constexpr unsigned kClientClosedRequest = 499;
+const char *const kLoggedKey = "rts-logged";
 
 }  // namespace
 
@@ -66,7 +100,40 @@ HttpFrontEnd::HttpFrontEnd(const Options &options, SecretStore &secrets, CallMan
                            ControlLog &log)
     : options_(options), secrets_(secrets), calls_(calls), log_(log) {}
 
+// One paused POST /calls message and when its reply may go.
+struct HttpFrontEnd::PendingReply {
+  PendingReply(SoupServerMessage *message, gint64 not_before)
+      : msg(SOUP_SERVER_MESSAGE(g_object_ref(message))), not_before_us(not_before) {
+    soup_server_message_pause(msg);
+    // The client may go away meanwhile; its message must not be touched after that.
+    handler = g_signal_connect_data(
+        msg, "disconnected", G_CALLBACK(+[](SoupServerMessage *, gpointer flag) {
+          **static_cast<std::shared_ptr<bool> *>(flag) = true;
+        }),
+        new std::shared_ptr<bool>(gone),
+        [](gpointer flag, GClosure *) { delete static_cast<std::shared_ptr<bool> *>(flag); },
+        static_cast<GConnectFlags>(0));
+  }
+  ~PendingReply() { release(); }
+  PendingReply(const PendingReply &) = delete;
+  PendingReply &operator=(const PendingReply &) = delete;
+
+  void release() {
+    if (!msg) return;
+    g_signal_handler_disconnect(msg, handler);
+    g_object_unref(msg);
+    msg = nullptr;
+  }
+
+  SoupServerMessage *msg;
+  gulong handler = 0;
+  std::shared_ptr<bool> gone = std::make_shared<bool>(false);
+  const gint64 not_before_us;  // 0: no delay
+};
+
 HttpFrontEnd::~HttpFrontEnd() {
+  for (guint timer : delay_timers_) g_source_remove(timer);
+  delay_timers_.clear();
   if (server_) {
     soup_server_disconnect(server_);
     g_object_unref(server_);
@@ -115,7 +182,7 @@ void HttpFrontEnd::on_request(SoupServer *, SoupServerMessage *msg, const char *
 void HttpFrontEnd::on_request_finished(SoupServer *, SoupServerMessage *msg, gpointer self) {
   auto *front = static_cast<HttpFrontEnd *>(self);
   const char *path = g_uri_get_path(soup_server_message_get_uri(msg));
-  if (g_str_has_prefix(path, "/control/")) return;
+  if (g_str_has_prefix(path, "/control/") || g_object_get_data(G_OBJECT(msg), kLoggedKey)) return;
   front->log_.log_request(soup_server_message_get_method(msg), path, query_of(msg),
                           soup_server_message_get_status(msg));
 }
@@ -147,7 +214,7 @@ void HttpFrontEnd::route(SoupServerMessage *msg, const std::string &path) {
                         nullptr));
 }
 
-bool HttpFrontEnd::serve_fault(SoupServerMessage *msg, bool for_calls) {
+bool HttpFrontEnd::take_fault(bool for_calls, HttpReply *out) {
   HttpFault fault;
   if (!(for_calls ? log_.take_call_fault(&fault) : log_.take_mint_fault(&fault))) return false;
   std::string body = fault.has_body
@@ -156,22 +223,24 @@ bool HttpFrontEnd::serve_fault(SoupServerMessage *msg, bool for_calls) {
                                       "server_error", nullptr);
   std::string error;
   JsonNode *parsed = body.empty() ? nullptr : parse_json(body, &error);
-  std::string type = parsed ? "application/json" : "text/plain";
-  if (parsed) json_node_unref(parsed);
-  set_status(msg, fault.status);
-  if (!body.empty())
-    soup_server_message_set_response(msg, type.c_str(), SOUP_MEMORY_COPY, body.data(),
-                                     body.size());
-  if (fault.retry_after >= 0) {
-    std::string seconds = std::to_string(fault.retry_after);
-    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
-                                 seconds.c_str());
+  HttpReply r;
+  r.status = fault.status;
+  if (!body.empty()) {
+    r.content_type = parsed ? "application/json" : "text/plain";
+    r.body = body;
   }
+  if (parsed) json_node_unref(parsed);
+  r.retry_after = fault.retry_after;
+  *out = r;
   return true;
 }
 
 void HttpFrontEnd::mint(SoupServerMessage *msg) {
-  if (serve_fault(msg, false)) return;
+  HttpReply fault;
+  if (take_fault(false, &fault)) {
+    reply(msg, fault);
+    return;
+  }
   if (!secure_equal(bearer_token(msg), options_.api_key)) {
     reply_error(msg, 401, "Incorrect API key provided.", "invalid_api_key");
     return;
@@ -238,15 +307,29 @@ void HttpFrontEnd::create_call(SoupServerMessage *msg) {
     set_status(msg, 400);
     return;
   }
-  if (serve_fault(msg, true)) return;
+  // Every reply from here on goes through deliver(): it may have to wait out an injected delay,
+  // and answering an offer is asynchronous (the message stays paused until webrtcbin is done).
+  int delay_ms = log_.take_answer_delay();
+  auto pending = std::make_shared<PendingReply>(
+      msg, delay_ms >= 0 ? start_us + delay_ms * G_TIME_SPAN_MILLISECOND : 0);
+  HttpReply fault;
+  if (take_fault(true, &fault)) {
+    deliver(pending, fault);
+    return;
+  }
+  if (log_.take_bad_answer()) {
+    deliver(pending, bad_answer());
+    return;
+  }
   std::shared_ptr<const Session> session;
   switch (secrets_.find(bearer_token(msg), &session)) {
     case SecretStore::Lookup::Unknown:
-      reply_error(msg, 401, "Invalid ephemeral key provided.", "invalid_api_key");
+      deliver(pending, error_reply(401, "Invalid ephemeral key provided.", "invalid_api_key"));
       return;
     case SecretStore::Lookup::Expired:
-      reply_error(msg, 401, "The ephemeral key has expired. Create a new client secret.",
-                  "invalid_api_key");
+      deliver(pending,
+              error_reply(401, "The ephemeral key has expired. Create a new client secret.",
+                          "invalid_api_key"));
       return;
     case SecretStore::Lookup::Ok:
       break;
@@ -254,33 +337,71 @@ void HttpFrontEnd::create_call(SoupServerMessage *msg) {
   const char *content_type = soup_message_headers_get_content_type(
       soup_server_message_get_request_headers(msg), nullptr);
   if (g_strcmp0(content_type, "application/sdp") != 0) {
-    reply_error(msg, 400,
-                std::string("Unsupported content type: '") + (content_type ? content_type : "") +
-                    "'. This endpoint expects 'application/sdp'.",
-                "unsupported_content_type");
+    deliver(pending,
+            error_reply(400,
+                        std::string("Unsupported content type: '") +
+                            (content_type ? content_type : "") +
+                            "'. This endpoint expects 'application/sdp'.",
+                        "unsupported_content_type"));
     return;
   }
-  // Answer asynchronously: pause the message until webrtcbin is done. The shared flag notes a
-  // client that went away meanwhile, whose message must not be touched any more.
-  auto gone = std::make_shared<bool>(false);
-  g_object_ref(msg);
-  soup_server_message_pause(msg);
-  gulong handler = g_signal_connect_data(
-      msg, "disconnected", G_CALLBACK(+[](SoupServerMessage *, gpointer flag) {
-        **static_cast<std::shared_ptr<bool> *>(flag) = true;
-      }),
-      new std::shared_ptr<bool>(gone),
-      [](gpointer flag, GClosure *) { delete static_cast<std::shared_ptr<bool> *>(flag); },
-      static_cast<GConnectFlags>(0));
   calls_.start_call(request_body(msg), *session, start_us,
-                    [msg, gone, handler](const HttpReply &r) {
-                      g_signal_handler_disconnect(msg, handler);
-                      if (!*gone) {
-                        reply(msg, r);
-                        soup_server_message_unpause(msg);
-                      }
-                      g_object_unref(msg);
-                    });
+                    [this, pending](const HttpReply &r) { deliver(pending, r); });
+}
+
+void HttpFrontEnd::deliver(const std::shared_ptr<PendingReply> &pending, const HttpReply &r) {
+  gint64 wait_us = pending->not_before_us - g_get_monotonic_time();
+  if (wait_us <= 0) {
+    send_now(*pending, r);
+    return;
+  }
+  struct Delayed {
+    HttpFrontEnd *self;
+    std::shared_ptr<PendingReply> pending;
+    HttpReply reply;
+    guint timer;
+  };
+  auto *delayed = new Delayed{this, pending, r, 0};
+  delayed->timer = g_timeout_add_full(
+      G_PRIORITY_DEFAULT, static_cast<guint>((wait_us + 999) / 1000),
+      [](gpointer data) -> gboolean {
+        auto *d = static_cast<Delayed *>(data);
+        d->self->delay_timers_.erase(d->timer);
+        d->self->send_now(*d->pending, d->reply);
+        return G_SOURCE_REMOVE;
+      },
+      delayed, [](gpointer data) { delete static_cast<Delayed *>(data); });
+  delay_timers_.insert(delayed->timer);
+}
+
+namespace {
+// libsoup notices a client that closed its connection only when it next reads or writes, which
+// a paused message does not: look at the socket for the end of the stream.
+bool peer_closed(SoupServerMessage *msg) {
+  GSocket *socket = soup_server_message_get_socket(msg);
+  if (!socket) return true;
+  char byte;
+  ssize_t n = recv(g_socket_get_fd(socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+}  // namespace
+
+void HttpFrontEnd::send_now(PendingReply &pending, const HttpReply &r) {
+  if (!pending.msg) return;
+  if (*pending.gone || peer_closed(pending.msg)) {
+    // The client gave up first: a call it will never hear about is dropped quietly. The log
+    // shows the request with nginx's "client closed request" status.
+    if (!r.call_id.empty()) calls_.abandon(r.call_id);
+    log_.log_request(soup_server_message_get_method(pending.msg),
+                     g_uri_get_path(soup_server_message_get_uri(pending.msg)),
+                     query_of(pending.msg), kClientClosedRequest);
+    g_object_set_data(G_OBJECT(pending.msg), kLoggedKey, GINT_TO_POINTER(1));
+  } else {
+    reply(pending.msg, r);
+    soup_server_message_unpause(pending.msg);
+    if (!r.call_id.empty()) calls_.answer_delivered(r.call_id);
+  }
+  pending.release();
 }
 
 void HttpFrontEnd::control(SoupServerMessage *msg, const std::string &path) {
@@ -289,6 +410,7 @@ void HttpFrontEnd::control(SoupServerMessage *msg, const std::string &path) {
     reply_json(msg, 200, log_.to_json());
   } else if (method == "POST" && path == "/control/reset") {
     log_.reset();
+    calls_.reset_faults();
     reply_json(msg, 200, "{}");
   } else if (method == "POST" && path == "/control/fault") {
     std::string error;
@@ -297,8 +419,11 @@ void HttpFrontEnd::control(SoupServerMessage *msg, const std::string &path) {
     if (!request || !log_.apply_fault(request, &actions, &error)) {
       reply_error(msg, 400, "Bad fault request: " + error, nullptr);
     } else {
-      if (actions.has_event) calls_.broadcast(actions.send_event);
-      if (actions.drop_calls) calls_.drop_all();
+      if (actions.has_strict_ice) calls_.set_strict_ice(actions.strict_ice);
+      if (actions.has_event) calls_.broadcast(actions.event_pieces);
+      if (actions.expire_calls) calls_.expire_all();
+      if (actions.drop_calls == FaultActions::Drop::Abrupt) calls_.drop_all();
+      if (actions.drop_calls == FaultActions::Drop::Silent) calls_.silence_all();
       reply_json(msg, 200, "{}");
     }
     if (request) json_object_unref(request);

@@ -10,6 +10,8 @@
 
 #include <libsoup/soup.h>
 
+#include <memory>
+#include <set>
 #include <string>
 
 namespace rts {
@@ -34,8 +36,13 @@ class HttpFrontEnd {
   void mint(SoupServerMessage *msg);
   void create_call(SoupServerMessage *msg);
   void control(SoupServerMessage *msg, const std::string &path);
-  // Serve a pending /control/fault failure instead of the real answer; true if one was served.
-  bool serve_fault(SoupServerMessage *msg, bool for_calls);
+  // A pending /control/fault failure to serve instead of the real answer; false if none.
+  bool take_fault(bool for_calls, HttpReply *out);
+
+  // The reply to a POST /calls, sent when ready but not before its (injected) delay is over.
+  struct PendingReply;
+  void deliver(const std::shared_ptr<PendingReply> &pending, const HttpReply &reply);
+  void send_now(PendingReply &pending, const HttpReply &reply);
 
   const Options &options_;
   SecretStore &secrets_;
@@ -43,6 +50,7 @@ class HttpFrontEnd {
   ControlLog &log_;
   SoupServer *server_ = nullptr;
   int port_ = 0;
+  std::set<guint> delay_timers_;  // delayed replies still to go
 };
 
 }  // namespace rts

@@ -16,9 +16,25 @@
 
 namespace {
 
+rts::StrictIce strict_ice = rts::StrictIce::Off;
+
+gboolean parse_strict_ice(const gchar *, const gchar *value, gpointer, GError **error) {
+  if (!value || g_strcmp0(value, "consent") == 0) {
+    strict_ice = rts::StrictIce::Consent;
+  } else if (g_strcmp0(value, "all") == 0) {
+    strict_ice = rts::StrictIce::All;
+  } else {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "--strict-ice takes consent or all, not %s", value);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 bool parse_options(int argc, char **argv, rts::Options *options) {
   gchar *address = nullptr, *api_key = nullptr, *speech = nullptr, *reply = nullptr;
   gint port = options->port, max_call_seconds = options->max_call_seconds;
+  gint peer_timeout = options->peer_timeout_seconds;
   gdouble tone_freq = options->tone_freq;
   gboolean no_echo = FALSE, control = FALSE;
   GOptionEntry entries[] = {
@@ -31,6 +47,8 @@ bool parse_options(int argc, char **argv, rts::Options *options) {
       {"no-echo", 0, 0, G_OPTION_ARG_NONE, &no_echo, "Do not echo the caller's audio back", nullptr},
       {"control", 0, 0, G_OPTION_ARG_NONE, &control, "Enable the /control test interface", nullptr},
       {"max-call-seconds", 0, 0, G_OPTION_ARG_INT, &max_call_seconds, "End calls after this long (3600)", "S"},
+      {"strict-ice", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, reinterpret_cast<gpointer>(parse_strict_ice), "Ignore ICE binding requests without USE-CANDIDATE: after nomination (consent, the default) or all", "consent|all"},
+      {"peer-timeout", 0, 0, G_OPTION_ARG_INT, &peer_timeout, "End a call whose peer sent nothing for this long (30)", "S"},
       {}};
   GOptionContext *context = g_option_context_new("- local stand-in for the OpenAI Realtime service");
   g_option_context_add_main_entries(context, entries, nullptr);
@@ -64,8 +82,12 @@ bool parse_options(int argc, char **argv, rts::Options *options) {
   options->echo = !no_echo;
   options->control = control;
   options->max_call_seconds = max_call_seconds;
-  if (port < 0 || port > 65535 || max_call_seconds < 1 || tone_freq <= 0 || tone_freq >= 24000) {
-    g_printerr("realtime-server: invalid --port, --tone-freq or --max-call-seconds\n");
+  options->peer_timeout_seconds = peer_timeout;
+  options->strict_ice = strict_ice;
+  if (port < 0 || port > 65535 || max_call_seconds < 1 || tone_freq <= 0 || tone_freq >= 24000 ||
+      peer_timeout < 1) {
+    g_printerr("realtime-server: invalid --port, --tone-freq, --max-call-seconds or "
+               "--peer-timeout\n");
     ok = false;
   }
   g_free(address);
@@ -104,6 +126,8 @@ gboolean on_quit_signal(gpointer loop) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  // Debug and info lines go to stderr with the rest: stdout carries the "listening" line only.
+  g_log_writer_default_set_use_stderr(TRUE);
   gst_init(&argc, &argv);
   rts::Options options;
   if (!parse_options(argc, argv, &options)) return 2;
@@ -128,9 +152,12 @@ int main(int argc, char **argv) {
       printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", options.address.c_str(),
              v6 ? "]" : "", http.port());
       fflush(stdout);
-      g_message("speech: %s, echo: %s, control: %s",
+      g_message("speech: %s, echo: %s, control: %s, strict ICE: %s",
                 options.speech == rts::SpeechKind::Espeak ? "espeak" : "tone",
-                options.echo ? "on" : "off", options.control ? "on" : "off");
+                options.echo ? "on" : "off", options.control ? "on" : "off",
+                options.strict_ice == rts::StrictIce::Off       ? "off"
+                : options.strict_ice == rts::StrictIce::Consent ? "consent"
+                                                                : "all");
       g_main_loop_run(loop);
       g_source_remove(sigint);
       g_source_remove(sigterm);

@@ -7,6 +7,11 @@ namespace rts {
 
 enum class SpeechKind { Tone, Espeak };
 
+// Which ICE binding requests from the client the relay ignores: none; those without
+// USE-CANDIDATE once the client has nominated a pair (consent checks, as the service is
+// reported to do); or every one without USE-CANDIDATE, even before nomination.
+enum class StrictIce { Off, Consent, All };
+
 struct Options {
   std::string address = "127.0.0.1";
   int port = 8765;
@@ -19,6 +24,10 @@ struct Options {
   bool echo = true;
   bool control = false;
   int max_call_seconds = 3600;
+  // Binding requests the relay ignores; /control/fault can change it.
+  StrictIce strict_ice = StrictIce::Off;
+  // A call whose peer sends nothing for this long is ended and freed.
+  int peer_timeout_seconds = 30;
 };
 
 }  // namespace rts

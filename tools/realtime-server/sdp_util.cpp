@@ -1,31 +1,11 @@
 #include "sdp_util.h"
 
-#include <gio/gio.h>
-
+#include <cstdio>
 #include <cstring>
-#include <sstream>
 
 namespace rts {
 
 namespace {
-
-// "candidate:<foundation> <component> <transport> <priority> <address> <port> typ ..."
-// as a value of an a=candidate attribute (without the "candidate:" prefix).
-std::string candidate_address(const char *value) {
-  std::istringstream in(value);
-  std::string foundation, component, transport, priority, address;
-  in >> foundation >> component >> transport >> priority >> address;
-  return address;
-}
-
-bool is_allowed_remote(const std::string &address, const std::string &local_address) {
-  if (address == local_address) return true;
-  GInetAddress *inet = g_inet_address_new_from_string(address.c_str());
-  if (!inet) return false;  // mDNS (.local) names and garbage: nothing to send to here
-  bool loopback = g_inet_address_get_is_loopback(inet);
-  g_object_unref(inet);
-  return loopback;
-}
 
 int find_opus_pt(const GstSDPMedia *media) {
   for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
@@ -41,8 +21,7 @@ int find_opus_pt(const GstSDPMedia *media) {
 
 }  // namespace
 
-GstSDPMessage *parse_offer(const std::string &text, const std::string &local_address,
-                           OfferInfo *info, std::string *error) {
+GstSDPMessage *parse_offer(const std::string &text, OfferInfo *info, std::string *error) {
   GstSDPMessage *sdp = nullptr;
   gst_sdp_message_new(&sdp);
   if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8 *>(text.data()),
@@ -63,10 +42,11 @@ GstSDPMessage *parse_offer(const std::string &text, const std::string &local_add
     // Walk backwards so removal does not shift what is still to be visited.
     for (gint a = static_cast<gint>(gst_sdp_media_attributes_len(media)) - 1; a >= 0; a--) {
       const GstSDPAttribute *attr = gst_sdp_media_get_attribute(media, a);
-      if (g_strcmp0(attr->key, "candidate") != 0 || !attr->value) continue;
-      if (!is_allowed_remote(candidate_address(attr->value), local_address)) {
+      if (g_strcmp0(attr->key, "candidate") == 0) {
         gst_sdp_media_remove_attribute(media, a);
-        info->dropped_candidates++;
+        info->removed_candidates++;
+      } else if (g_strcmp0(attr->key, "end-of-candidates") == 0) {
+        gst_sdp_media_remove_attribute(media, a);
       }
     }
   }
