@@ -11,6 +11,7 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-nice
   libsoup-3.0-dev libjson-glib-dev glib-networking
   espeak-ng sox python3-jsonschema python3-gi gir1.2-gstreamer-1.0
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite; the last line is
 # "N passed, N failed". With CI=true the suite runs a second time in an
-# AddressSanitizer/UBSan build.
+# AddressSanitizer/UBSan build, and each fuzz target runs for 20 s
+# (scripts/fuzz.sh), counting as one test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,18 @@ run_suite() {
 run_suite build
 if [ "${CI:-}" = "true" ] || [ "${SANITIZE:-}" = "1" ]; then
   run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+fi
+if [ "${CI:-}" = "true" ]; then
+  fuzz_log=$(mktemp)
+  scripts/fuzz.sh 20 2>&1 | tee "$fuzz_log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -c -E '^fuzz-[a-z-]+: passed' "$fuzz_log" || true)
+  f=$(grep -c -E '^fuzz-[a-z-]+: FAILED' "$fuzz_log" || true)
+  # A failed run that named no failed target failed outside them.
+  [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+  passed=$((passed + p))
+  failed=$((failed + f))
+  rm -f "$fuzz_log"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

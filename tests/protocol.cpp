@@ -1,8 +1,14 @@
 /* The event codec alone: no GStreamer, no network. */
+#include "assembler.h"
+#include "json_scan.h"
 #include "protocol.h"
 #include "signalling/openai_http.h"
 
 #include <json-glib/json-glib.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
 
 static JsonObject *parse (const std::string &text, JsonNode **keep)
 {
@@ -107,6 +113,322 @@ static void test_location ()
   g_assert_true (rt::call_id_from_location (
           "https://x/v1/realtime/calls/rtc_9/?a=b") == "rtc_9");
   g_assert_true (rt::call_id_from_location ("").empty ());
+  g_assert_true (rt::call_id_from_location ("rtc_a-b.c~d") == "rtc_a-b.c~d");
+  /* The id is put back into the hangup URL: nothing that would move it. */
+  const char *unsafe[] = { "/v1/realtime/calls/..", "/v1/realtime/calls/.",
+    "/v1/realtime/calls/a%2F..", "/v1/realtime/calls/a b", "/calls/a:b",
+    "/calls/a;b", "/calls/a@b", "/calls/caf\xc3\xa9", "/calls/a\\b" };
+  for (const char *u : unsafe)
+    g_assert_true (rt::call_id_from_location (u).empty ());
+}
+
+static void test_known_server_events ()
+{
+  g_assert_true (rt::is_known_server_event ("session.created"));
+  g_assert_true (rt::is_known_server_event ("response.output_audio_transcript.delta"));
+  g_assert_true (rt::is_known_server_event ("conversation.item.input_audio_transcription.completed"));
+  g_assert_true (rt::is_known_server_event ("error"));
+  g_assert_false (rt::is_known_server_event ("mcp.something.new"));
+  g_assert_false (rt::is_known_server_event ("session"));
+  g_assert_false (rt::is_known_server_event (""));
+  /* Unknown types still parse as events; callers only count them. */
+  std::string err;
+  auto e = rt::parse_server_event ("{\"type\":\"mcp.something.new\"}", &err);
+  g_assert_true (e && !rt::is_known_server_event (e->type));
+}
+
+using State = rt::JsonScanner::State;
+
+static State scan_all (const std::string &text)
+{
+  rt::JsonScanner s;
+  s.feed (text);
+  return s.finish ();
+}
+
+static void test_json_scan ()
+{
+  const char *good[] = { "{}", "[]", "0", "-0.5e+3", "1E9", "\"\"", "true",
+    "null", " {\"a\":[1,2,{\"b\":null}],\"c\":\"\\u00e9\\n\\\"\"} \r\n",
+    "{\"t\":\"caf\xc3\xa9 \xf0\x9f\x8e\xa7 \xe2\x82\xac\"}", "[-0,0.0,1e-7]" };
+  for (const char *g : good)
+    g_assert_true (scan_all (g) == State::Complete);
+  /* What json-glib 1.6 would let through, and other non-JSON. */
+  const char *bad[] = { "{'a':1}", "{\"a\":01}", "{\"a\":1}{}", "{\"a\":1 /* c */}",
+    "{\"a\":0x10}", "{\"a\":.5}", "{\"a\":1.}", "{\"a\":\"x\ty\"}",
+    "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":1,}", "[1,]", "{a:1}",
+    "{\"a\" 1}", "{\"a\":tru}", "{\"a\":+1}", "{\"a\":NaN}", "{\"a\":1} x",
+    "\xef\xbb\xbf{}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
+    "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x80\"}", "{\"a\":\"\xc3(\"}",
+    "{\"a\":1]", "[1}", "\x01" };
+  for (const char *b : bad) {
+    rt::JsonScanner s;
+    s.feed (b);
+    g_assert_true (s.finish () == State::Error);
+    g_assert_false (s.error ().empty ());
+  }
+  const char *open[] = { "", "  ", "{", "{\"a\"", "{\"a\":", "{\"a\":\"x\\",
+    "{\"a\":\"x\\u00", "{\"a\":\"\xc3", "{\"a\":\"\xf0\x9f\x8e", "[1,", "{\"a\":t",
+    "{\"a\":-", "{\"a\":1e", "{\"a\":12" };
+  for (const char *o : open) {
+    rt::JsonScanner s;
+    g_assert_true (s.feed (o) == State::Incomplete);
+    g_assert_true (s.finish () == State::Incomplete);
+    g_assert_false (s.error ().empty ());
+  }
+  /* Byte by byte gives the verdict of the whole. */
+  const std::string text = "{\"type\":\"x\",\"n\":[1.5e3,-2,{\"k\":\"\\ud83c\\udfa7 \xf0\x9f\x8e\xa7\"}]}";
+  rt::JsonScanner s;
+  for (std::size_t i = 0; i < text.size (); i++) {
+    g_assert_true (s.state () == State::Incomplete);
+    s.feed (text.data () + i, 1);
+  }
+  g_assert_true (s.state () == State::Complete);
+  g_assert_cmpint (s.root (), ==, '{');
+  g_assert_cmpuint (s.scanned (), ==, text.size ());
+}
+
+static void test_json_depth ()
+{
+  std::string ok (rt::kMaxJsonDepth, '[');
+  ok += std::string (rt::kMaxJsonDepth, ']');
+  g_assert_true (scan_all (ok) == State::Complete);
+  std::string deep = "[" + ok + "]";
+  rt::JsonScanner s;
+  s.feed (deep);
+  g_assert_true (s.state () == State::Error);
+  g_assert_nonnull (strstr (s.error ().c_str (), "nested deeper"));
+  /* json-glib recurses per level and overflows the stack on a few hundred
+   * thousand; every parser here refuses the text before it gets there. */
+  std::string bomb = "{\"type\":\"x\",\"a\":" + std::string (400000, '[');
+  std::string err;
+  g_assert_false (rt::parse_server_event (bomb + std::string (400000, ']') + "}",
+          &err).has_value ());
+  g_assert_nonnull (strstr (err.c_str (), "nested deeper"));
+  g_assert_false (rt::check_client_event (bomb, &err).has_value ());
+  g_assert_false (rt::parse_client_secret (bomb, &err).has_value ());
+  g_assert_true (rt::parse_error_body (500, bomb).message.find ("not a JSON error") !=
+      std::string::npos);
+}
+
+/* A transcript delta with escapes and multibyte UTF-8, as the service
+ * sends them. */
+static const std::string kDelta =
+    "{\"type\":\"response.output_audio_transcript.delta\",\"event_id\":"
+    "\"event_CK3n2mJ5gR\",\"response_id\":\"resp_CK3n1x\",\"item_id\":"
+    "\"item_CK3n1y\",\"output_index\":0,\"content_index\":0,\"delta\":"
+    "\"Caf\xc3\xa9 \\\"ol\\u00e9\\\" \xf0\x9f\x8e\xa7\\n\\\\ \xe2\x82\xac" "5\"}";
+
+using Kind = rt::Assembled::Kind;
+
+static std::vector<rt::Assembled> feed_all (rt::EventAssembler &a,
+    const std::vector<std::string> &pieces)
+{
+  std::vector<rt::Assembled> out;
+  for (const std::string &p : pieces) {
+    for (auto &r : a.feed (p))
+      out.push_back (std::move (r));
+    g_assert_cmpuint (a.held_bytes (), <=, a.max_bytes ());
+  }
+  return out;
+}
+
+static void test_assembler_whole ()
+{
+  rt::EventAssembler a;
+  auto out = a.feed (kDelta);
+  g_assert_cmpuint (out.size (), ==, 1);
+  g_assert_true (out[0].kind == Kind::Event);
+  g_assert_false (out[0].reassembled ());
+  g_assert_cmpuint (out[0].pieces, ==, 1);
+  g_assert_cmpstr (out[0].event->type.c_str (), ==,
+      "response.output_audio_transcript.delta");
+  g_assert_true (out[0].text == kDelta);
+  g_assert_false (a.holding ());
+  g_assert_true (a.flush ().empty ());
+}
+
+static void test_assembler_split_anywhere ()
+{
+  /* The cuts that matter most: inside an escape and inside a multibyte
+   * character; every other offset is tried too. */
+  const std::size_t in_escape = kDelta.find ("\\u00e9") + 2;
+  const std::size_t in_utf8 = kDelta.find ("\xf0\x9f") + 1;
+  const std::size_t in_utf8_2 = kDelta.find ("\xc3\xa9") + 1;
+  const std::size_t after_backslash = kDelta.find ("\\\\") + 1;
+  g_assert_cmpuint (in_escape, >, 2);
+  g_assert_cmpuint (in_utf8, >, 1);
+  for (std::size_t cut : { in_escape, in_utf8, in_utf8_2, after_backslash }) {
+    rt::EventAssembler a;
+    g_assert_true (a.feed (kDelta.substr (0, cut)).empty ());
+    g_assert_true (a.holding ());
+    auto out = a.feed (kDelta.substr (cut));
+    g_assert_cmpuint (out.size (), ==, 1);
+    g_assert_true (out[0].kind == Kind::Event);
+    g_assert_true (out[0].reassembled ());
+    g_assert_cmpuint (out[0].pieces, ==, 2);
+    g_assert_true (out[0].text == kDelta);
+  }
+  for (std::size_t i = 1; i < kDelta.size (); i++) {
+    for (std::size_t j = i; j < kDelta.size (); j += 7) {
+      rt::EventAssembler a;
+      auto out = feed_all (a, { kDelta.substr (0, i), kDelta.substr (i, j - i),
+            kDelta.substr (j) });
+      g_assert_cmpuint (out.size (), ==, 1);
+      g_assert_true (out[0].kind == Kind::Event);
+      g_assert_cmpuint (out[0].pieces, ==, 3);
+      g_assert_cmpuint (out[0].bytes, ==, kDelta.size ());
+      g_assert_true (out[0].text == kDelta);
+    }
+  }
+}
+
+/* An event of `size` bytes: a delta whose text is padding. */
+static std::string big_event (std::size_t size)
+{
+  std::string head = "{\"type\":\"response.output_text.delta\",\"delta\":\"";
+  std::string tail = "\"}";
+  return head + std::string (size - head.size () - tail.size (), 'x') + tail;
+}
+
+static void test_assembler_webrtcbin_split ()
+{
+  /* What webrtcbin 1.22.0 made of a 70000-byte message. */
+  const std::string ev = big_event (70000);
+  rt::EventAssembler a;
+  auto out = feed_all (a, { ev.substr (0, 66304), ev.substr (66304) });
+  g_assert_cmpuint (out.size (), ==, 1);
+  g_assert_true (out[0].kind == Kind::Event);
+  g_assert_cmpuint (out[0].pieces, ==, 2);
+  g_assert_cmpuint (out[0].bytes, ==, 70000);
+  g_assert_cmpstr (out[0].event->type.c_str (), ==, "response.output_text.delta");
+}
+
+static void test_assembler_truncated ()
+{
+  const std::string other = "{\"type\":\"session.updated\"}";
+  /* A start, then a whole event: the start lost its rest. */
+  rt::EventAssembler a;
+  auto out = feed_all (a, { kDelta.substr (0, 60), other });
+  g_assert_cmpuint (out.size (), ==, 2);
+  g_assert_true (out[0].kind == Kind::Truncated);
+  g_assert_true (out[0].text == kDelta.substr (0, 60));
+  g_assert_cmpuint (out[0].pieces, ==, 1);
+  g_assert_false (out[0].why.empty ());
+  g_assert_true (out[1].kind == Kind::Event);
+  g_assert_cmpstr (out[1].event->type.c_str (), ==, "session.updated");
+  g_assert_false (a.holding ());
+
+  /* A start, then the start of another, then that one's rest. */
+  out = feed_all (a, { kDelta.substr (0, 30), kDelta.substr (0, 100),
+        kDelta.substr (100) });
+  g_assert_cmpuint (out.size (), ==, 2);
+  g_assert_true (out[0].kind == Kind::Truncated);
+  g_assert_true (out[1].kind == Kind::Event);
+  g_assert_cmpuint (out[1].pieces, ==, 2);
+  g_assert_true (out[1].text == kDelta);
+
+  /* A start in two pieces, then the channel closes. */
+  out = feed_all (a, { kDelta.substr (0, 10), kDelta.substr (10, 20) });
+  g_assert_true (out.empty ());
+  g_assert_cmpuint (a.held_bytes (), ==, 30);
+  out = a.flush ();
+  g_assert_cmpuint (out.size (), ==, 1);
+  g_assert_true (out[0].kind == Kind::Truncated);
+  g_assert_cmpuint (out[0].pieces, ==, 2);
+  g_assert_cmpuint (out[0].bytes, ==, 30);
+  g_assert_nonnull (strstr (out[0].why.c_str (), "inside a string"));
+  g_assert_false (a.holding ());
+  g_assert_true (a.flush ().empty ());
+  /* And the assembler is as new. */
+  out = a.feed (other);
+  g_assert_true (out.size () == 1 && out[0].kind == Kind::Event);
+}
+
+static void test_assembler_garbage ()
+{
+  const char *bad[] = { "", " \n", "hello", "[1,2]", "42", "\"text\"",
+    "{\"x\":1}", "{\"type\":7}", "{\"type\":\"a\"} trailing", "\xff\xfe",
+    "{\"type\":\"a\"}{\"type\":\"b\"}", "{'type':'a'}", "{\"type\":\"a\",}",
+    "[{\"type\":\"a\"" };
+  for (const char *b : bad) {
+    rt::EventAssembler a;
+    auto out = a.feed (b);
+    g_assert_cmpuint (out.size (), ==, 1);
+    g_assert_true (out[0].kind == Kind::Malformed);
+    g_assert_false (out[0].event.has_value ());
+    g_assert_false (out[0].why.empty ());
+    g_assert_false (a.holding ());
+  }
+  /* A start followed by something that cannot continue it. */
+  rt::EventAssembler a;
+  auto out = feed_all (a, { "{\"type\":\"a\",\"b\":", "]]]" });
+  g_assert_cmpuint (out.size (), ==, 1);
+  g_assert_true (out[0].kind == Kind::Malformed);
+  g_assert_cmpuint (out[0].pieces, ==, 2);
+  g_assert_true (out[0].text == "{\"type\":\"a\",\"b\":]]]");
+  /* A start that cannot be the start of anything is not held. */
+  out = a.feed (std::string ("{\"type\":\"a\",\"b\":\"\x01"));
+  g_assert_true (out.size () == 1 && out[0].kind == Kind::Malformed);
+  out = a.feed ("{\"a\":" + std::string (500, '['));
+  g_assert_true (out.size () == 1 && out[0].kind == Kind::Malformed);
+  g_assert_nonnull (strstr (out[0].why.c_str (), "nested deeper"));
+  g_assert_false (a.holding ());
+}
+
+static void test_assembler_oversized ()
+{
+  rt::EventAssembler a (1000);
+  /* One message over the limit. */
+  auto out = a.feed (big_event (1500));
+  g_assert_cmpuint (out.size (), ==, 1);
+  g_assert_true (out[0].kind == Kind::Oversized);
+  g_assert_cmpuint (out[0].bytes, ==, 1500);
+  g_assert_cmpuint (out[0].text.size (), ==, rt::Assembled::kOversizedHead);
+
+  /* Pieces that pass the limit together: one report, the rest dropped
+   * quietly, and the next event comes through. */
+  const std::string ev = big_event (3000);
+  out = feed_all (a, { ev.substr (0, 900), ev.substr (900, 900),
+        ev.substr (1800, 900), ev.substr (2700) });
+  g_assert_cmpuint (out.size (), ==, 1);
+  g_assert_true (out[0].kind == Kind::Oversized);
+  g_assert_cmpuint (out[0].pieces, ==, 2);
+  g_assert_cmpuint (out[0].bytes, ==, 1800);
+  g_assert_nonnull (strstr (out[0].why.c_str (), "limit of 1000 bytes"));
+  g_assert_false (a.holding ());
+  g_assert_true (a.flush ().empty ());
+  out = a.feed ("{\"type\":\"response.done\"}");
+  g_assert_true (out.size () == 1 && out[0].kind == Kind::Event);
+
+  /* An oversized event cut short by a whole one. */
+  out = feed_all (a, { ev.substr (0, 900), ev.substr (900, 900),
+        "{\"type\":\"response.done\"}" });
+  g_assert_cmpuint (out.size (), ==, 2);
+  g_assert_true (out[0].kind == Kind::Oversized);
+  g_assert_true (out[1].kind == Kind::Event);
+
+  /* The default limit is 1 MiB. */
+  rt::EventAssembler big;
+  g_assert_cmpuint (big.max_bytes (), ==, 1024 * 1024);
+  const std::string huge = big_event (1024 * 1024 + 1);
+  out = feed_all (big, { huge.substr (0, 65536), huge.substr (65536) });
+  g_assert_true (out.size () == 1 && out[0].kind == Kind::Oversized);
+}
+
+static void test_assembler_one_byte_pieces ()
+{
+  /* Held text is scanned once, not once per piece: a 200 KB event in
+   * one-byte pieces takes milliseconds, not minutes. */
+  const std::string ev = big_event (200000);
+  rt::EventAssembler a;
+  std::vector<rt::Assembled> out;
+  for (char c : ev)
+    for (auto &r : a.feed (std::string (1, c)))
+      out.push_back (std::move (r));
+  g_assert_cmpuint (out.size (), ==, 1);
+  g_assert_true (out[0].kind == Kind::Event);
+  g_assert_cmpuint (out[0].pieces, ==, ev.size ());
 }
 
 int main (int argc, char **argv)
@@ -119,5 +441,15 @@ int main (int argc, char **argv)
   g_test_add_func ("/protocol/server-events", test_server_events);
   g_test_add_func ("/protocol/client-event-check", test_client_event_check);
   g_test_add_func ("/protocol/location", test_location);
+  g_test_add_func ("/protocol/known-server-events", test_known_server_events);
+  g_test_add_func ("/protocol/json-scan", test_json_scan);
+  g_test_add_func ("/protocol/json-depth", test_json_depth);
+  g_test_add_func ("/assembler/whole", test_assembler_whole);
+  g_test_add_func ("/assembler/split-anywhere", test_assembler_split_anywhere);
+  g_test_add_func ("/assembler/webrtcbin-split", test_assembler_webrtcbin_split);
+  g_test_add_func ("/assembler/truncated", test_assembler_truncated);
+  g_test_add_func ("/assembler/garbage", test_assembler_garbage);
+  g_test_add_func ("/assembler/oversized", test_assembler_oversized);
+  g_test_add_func ("/assembler/one-byte-pieces", test_assembler_one_byte_pieces);
   return g_test_run ();
 }

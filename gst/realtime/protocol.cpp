@@ -1,8 +1,11 @@
 #include "protocol.h"
 
+#include "json_scan.h"
+
 #include <json-glib/json-glib.h>
 
 #include <memory>
+#include <string_view>
 
 namespace rt {
 namespace {
@@ -24,18 +27,29 @@ std::string to_string (JsonBuilder *builder)
 }
 
 /* Parses text as a JSON object; nullptr with *error set otherwise. The
- * object belongs to the parser. */
-JsonObject *parse_object (JsonParser *parser, const std::string &text,
+ * object belongs to parser, made here. Only text the strict scan accepts
+ * reaches json-glib, which is lenient and recurses once per nesting level;
+ * the scan also spares malformed text the cost of a parser. */
+JsonObject *parse_object (ParserPtr &parser, const std::string &text,
     std::string *error)
 {
+  JsonScanner scan;
+  scan.feed (text);
+  if (scan.finish () != JsonScanner::State::Complete) {
+    if (error)
+      *error = "not JSON: " + scan.error ();
+    return nullptr;
+  }
+  parser.reset (json_parser_new ());
   GError *err = nullptr;
-  if (!json_parser_load_from_data (parser, text.data (), text.size (), &err)) {
+  if (!json_parser_load_from_data (parser.get (), text.data (), text.size (),
+          &err)) {
     if (error)
       *error = std::string ("not JSON: ") + err->message;
     g_error_free (err);
     return nullptr;
   }
-  JsonNode *root = json_parser_get_root (parser);
+  JsonNode *root = json_parser_get_root (parser.get ());
   if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
     if (error)
       *error = "not a JSON object";
@@ -127,8 +141,8 @@ std::string build_session_update (const SessionConfig &config)
 std::optional<ClientSecret> parse_client_secret (const std::string &body,
     std::string *error)
 {
-  ParserPtr parser (json_parser_new ());
-  JsonObject *obj = parse_object (parser.get (), body, error);
+  ParserPtr parser;
+  JsonObject *obj = parse_object (parser, body, error);
   if (!obj)
     return std::nullopt;
   ClientSecret secret;
@@ -159,9 +173,9 @@ ServiceError parse_error_body (int http_status, const std::string &body)
 {
   ServiceError e;
   e.http_status = http_status;
-  ParserPtr parser (json_parser_new ());
+  ParserPtr parser;
   JsonObject *obj = body.empty () ? nullptr :
-      parse_object (parser.get (), body, nullptr);
+      parse_object (parser, body, nullptr);
   if (JsonObject *err = object_member (obj, "error")) {
     e.type = string_member (err, "type");
     e.code = string_member (err, "code");
@@ -179,8 +193,8 @@ ServiceError parse_error_body (int http_status, const std::string &body)
 std::optional<ServerEvent> parse_server_event (const std::string &text,
     std::string *error)
 {
-  ParserPtr parser (json_parser_new ());
-  JsonObject *obj = parse_object (parser.get (), text, error);
+  ParserPtr parser;
+  JsonObject *obj = parse_object (parser, text, error);
   if (!obj)
     return std::nullopt;
   ServerEvent ev;
@@ -197,11 +211,68 @@ std::optional<ServerEvent> parse_server_event (const std::string &text,
   return ev;
 }
 
+bool is_known_server_event (const std::string &type)
+{
+  /* The RealtimeServerEvent types of the service's API description. */
+  static constexpr std::string_view known[] = {
+    "conversation.created",
+    "conversation.item.added",
+    "conversation.item.created",
+    "conversation.item.deleted",
+    "conversation.item.done",
+    "conversation.item.input_audio_transcription.completed",
+    "conversation.item.input_audio_transcription.delta",
+    "conversation.item.input_audio_transcription.failed",
+    "conversation.item.input_audio_transcription.segment",
+    "conversation.item.retrieved",
+    "conversation.item.truncated",
+    "error",
+    "input_audio_buffer.cleared",
+    "input_audio_buffer.committed",
+    "input_audio_buffer.dtmf_event_received",
+    "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped",
+    "input_audio_buffer.timeout_triggered",
+    "mcp_list_tools.completed",
+    "mcp_list_tools.failed",
+    "mcp_list_tools.in_progress",
+    "output_audio_buffer.cleared",
+    "output_audio_buffer.started",
+    "output_audio_buffer.stopped",
+    "rate_limits.updated",
+    "response.content_part.added",
+    "response.content_part.done",
+    "response.created",
+    "response.done",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
+    "response.mcp_call.completed",
+    "response.mcp_call.failed",
+    "response.mcp_call.in_progress",
+    "response.mcp_call_arguments.delta",
+    "response.mcp_call_arguments.done",
+    "response.output_audio.delta",
+    "response.output_audio.done",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.done",
+    "response.output_item.added",
+    "response.output_item.done",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "session.created",
+    "session.updated",
+  };
+  for (std::string_view k : known)
+    if (k == type)
+      return true;
+  return false;
+}
+
 std::optional<std::string> check_client_event (const std::string &text,
     std::string *error)
 {
-  ParserPtr parser (json_parser_new ());
-  JsonObject *obj = parse_object (parser.get (), text, error);
+  ParserPtr parser;
+  JsonObject *obj = parse_object (parser, text, error);
   if (!obj)
     return std::nullopt;
   std::string type = string_member (obj, "type");

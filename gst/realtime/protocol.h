@@ -52,7 +52,9 @@ struct ServiceError {
 ServiceError parse_error_body (int http_status, const std::string &body);
 
 /* A server event, minimally decoded: its type and (when present) the
- * error code of an `error` event. Unknown types are valid events. */
+ * error code of an `error` event. Unknown types are valid events. Every
+ * parser here takes strict JSON only (RFC 8259, UTF-8, nested at most
+ * kMaxJsonDepth levels, see json_scan.h). */
 struct ServerEvent {
   std::string type;
   std::string error_code;
@@ -61,6 +63,11 @@ struct ServerEvent {
 
 std::optional<ServerEvent> parse_server_event (const std::string &text,
     std::string *error);
+
+/* True for the server event types the service documents. Others are still
+ * valid events (the service adds types over time); callers only count
+ * them. */
+bool is_known_server_event (const std::string &type);
 
 /* Checks that text is one JSON object with a string "type": what the
  * data channel may carry. Returns the type, or nullopt with *error set. */

@@ -1,5 +1,6 @@
 #include "openai_http.h"
 
+#include "../answer.h"
 #include "../debug.h"
 #include "../supervision.h"
 
@@ -13,7 +14,16 @@ std::string call_id_from_location (const std::string &location)
   while (!path.empty () && path.back () == '/')
     path.pop_back ();
   auto slash = path.rfind ('/');
-  return slash == std::string::npos ? path : path.substr (slash + 1);
+  std::string id = slash == std::string::npos ? path : path.substr (slash + 1);
+  /* The id goes back into the hangup URL as one path segment: a dot
+   * segment, an escape or a reserved character would point it elsewhere,
+   * so such an id is no id (and the call is not hung up by URL). */
+  if (id == "." || id == "..")
+    return {};
+  for (char c : id)
+    if (!g_ascii_isalnum (c) && c != '-' && c != '_' && c != '.' && c != '~')
+      return {};
+  return id;
 }
 
 void OpenAIHttpSignaller::exchange (HttpClient &http,
@@ -36,16 +46,20 @@ void OpenAIHttpSignaller::exchange (HttpClient &http,
       /* Checked before the body is read as SDP: error bodies are JSON. */
       a.error = parse_error_body (resp.status, resp.body);
       a.error.retry_after_s = parse_retry_after (resp.retry_after);
-    } else if (resp.body.compare (0, 4, "v=0\r") != 0 &&
-        resp.body.compare (0, 4, "v=0\n") != 0) {
-      a.error.http_status = resp.status;
-      a.error.message = "the answer is not SDP (Content-Type '" +
-          resp.content_type + "', " + std::to_string (resp.body.size ()) +
-          " bytes)";
     } else {
-      a.ok = true;
-      a.sdp = resp.body;
-      a.call_id = call_id_from_location (resp.location);
+      AnswerCheck check = check_answer_sdp (resp.body);
+      if (!check.usable) {
+        a.error.http_status = resp.status;
+        a.error.message = check.problem;
+        /* What the server claimed it sent helps when it sent something else. */
+        if (!check.is_sdp)
+          a.error.message += " (Content-Type '" + resp.content_type + "', " +
+              std::to_string (resp.body.size ()) + " bytes)";
+      } else {
+        a.ok = true;
+        a.sdp = resp.body;
+        a.call_id = call_id_from_location (resp.location);
+      }
     }
     done (std::move (a));
   });
