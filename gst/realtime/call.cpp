@@ -1,5 +1,7 @@
 #include "call.h"
 
+#include "answer.h"
+#include "assembler.h"
 #include "debug.h"
 #include "redact.h"
 #include "signalling/openai_http.h"
@@ -20,10 +22,9 @@ namespace rt {
 
 namespace {
 
-/* webrtcbin 1.22.0 puts no a=max-message-size in its offers, so 64 KiB is
- * the limit both ways unless the answer asks for less; larger strings are
- * silently dropped by send_string, so they are refused here. */
-constexpr gsize kDefaultMaxMessage = 65536;
+/* Larger strings are silently dropped by webrtcbin's send_string, so they
+ * are refused here. */
+constexpr gsize kDefaultMaxMessage = kMaxDataChannelMessage;
 
 /* True for http://127.x.x.x, localhost and [::1] bases. */
 bool is_loopback_base (const std::string &base)
@@ -38,16 +39,6 @@ bool is_loopback_base (const std::string &base)
 
 std::mutex registry_lock;
 std::map<std::string, std::weak_ptr<Call>> registry;
-
-gsize max_message_size_of (const std::string &sdp)
-{
-  const std::string attr = "a=max-message-size:";
-  auto at = sdp.find (attr);
-  if (at == std::string::npos)
-    return kDefaultMaxMessage;
-  guint64 v = g_ascii_strtoull (sdp.c_str () + at + attr.size (), nullptr, 10);
-  return v > 0 && v < kDefaultMaxMessage ? v : kDefaultMaxMessage;
-}
 
 }  // namespace
 
@@ -81,6 +72,7 @@ struct Call::Impl {
     std::string offer_sdp;
     bool offer_posted = false;
     std::string call_id;
+    EventAssembler assembler;  /* this attempt's channel's messages */
     gint64 connected_us = 0;
     std::atomic<gint64> last_media_us { 0 };  /* any thread */
     /* Under impl->lock. */
@@ -298,6 +290,12 @@ struct Call::Impl {
     std::unique_ptr<Attempt> a = std::move (attempt);
     for (guint *t : { &offer_wait_timer, &grace_timer, &media_timer, &stable_timer })
       cancel (t);
+    for (Assembled &piece : a->assembler.flush ()) {
+      std::lock_guard<std::mutex> l (lock);
+      stats.events_malformed++;
+      GST_WARNING ("call %s: a server event was cut short by the end of the "
+          "call (%zu bytes)", name.c_str (), piece.bytes);
+    }
     GstWebRTCDataChannel *ch = nullptr;
     GstElement *src = nullptr;
     {
@@ -578,7 +576,7 @@ struct Call::Impl {
     {
       std::lock_guard<std::mutex> l (lock);
       stats.call_id = answer.call_id;
-      max_message = max_message_size_of (answer.sdp);
+      max_message = check_answer_sdp (answer.sdp).max_message_size;
     }
     GST_INFO ("call %s: answered, call id %s", name.c_str (),
         answer.call_id.c_str ());
@@ -849,7 +847,9 @@ struct Call::Impl {
     auto *a = static_cast<Attempt *> (data);
     Impl *self = a->impl;
     std::string text (str ? str : "");
-    self->on_worker (a->gen, [self, text] (Attempt &) { self->handle_event (text); });
+    self->on_worker (a->gen, [self, text] (Attempt &a) {
+      self->handle_message (a, text);
+    });
   }
 
   static void on_channel_data (GstWebRTCDataChannel *, GBytes *bytes,
@@ -861,32 +861,54 @@ struct Call::Impl {
     const char *p = bytes ?
         static_cast<const char *> (g_bytes_get_data (bytes, &size)) : nullptr;
     std::string text (p ? p : "", size);
-    self->on_worker (a->gen, [self, text] (Attempt &) { self->handle_event (text); });
+    self->on_worker (a->gen, [self, text] (Attempt &a) {
+      self->handle_message (a, text);
+    });
   }
 
-  void handle_event (const std::string &text)
+  /* One received message: an event, part of one (the transport splits
+   * messages over its limit), or junk, which is counted and never fatal. */
+  void handle_message (Attempt &a, const std::string &text)
   {
-    std::string why;
-    auto event = parse_server_event (text, &why);
-    {
-      std::lock_guard<std::mutex> l (lock);
-      (event ? stats.events_in : stats.events_malformed)++;
+    const unsigned gen = a.gen;
+    for (Assembled &piece : a.assembler.feed (text)) {
+      handle_piece (piece);
+      /* An event may end the attempt (session_expired) or the call. */
+      if (!current (gen))
+        return;
     }
-    if (!event) {
-      GST_WARNING ("call %s: ignoring a malformed server event (%zu bytes): %s",
-          name.c_str (), text.size (), why.c_str ());
+  }
+
+  void handle_piece (Assembled &piece)
+  {
+    if (piece.kind != Assembled::Kind::Event) {
+      {
+        std::lock_guard<std::mutex> l (lock);
+        (piece.kind == Assembled::Kind::Oversized ? stats.events_oversized :
+            stats.events_malformed)++;
+      }
+      GST_WARNING ("call %s: ignoring a %s server message (%zu bytes in %u "
+          "piece(s)): %s", name.c_str (), assembled_kind_name (piece.kind),
+          piece.bytes, piece.pieces, piece.why.c_str ());
       return;
     }
-    GST_LOG ("call %s: server event %s", name.c_str (), event->type.c_str ());
-    history.observe_server_event (event->type, text);
+    const ServerEvent &event = *piece.event;
+    {
+      std::lock_guard<std::mutex> l (lock);
+      stats.events_in++;
+      stats.events_reassembled += piece.reassembled () ? 1 : 0;
+      stats.events_unknown += is_known_server_event (event.type) ? 0 : 1;
+    }
+    GST_LOG ("call %s: server event %s", name.c_str (), event.type.c_str ());
+    history.observe_server_event (event.type, piece.text);
     each_observer ([&] (CallObserver &o, bool announce) {
-      o.on_server_event (event->type, text, announce);
+      o.on_server_event (event.type, piece.text, announce);
     });
     if (closing)
       return;
-    if (event->type == "error" && event->error_code == "session_expired")
+    if (event.type == "error" && event.error_code == "session_expired")
       fault (FaultKind::SessionExpired, "the service ended the call at its "
-          "time limit: " + event->error_message);
+          "time limit: " + event.error_message);
   }
 
   /* Sends on the worker thread; the caller has checked the text. */
