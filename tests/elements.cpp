@@ -108,9 +108,11 @@ GST_START_TEST (test_mint_unauthorized)
 GST_END_TEST;
 
 /* The service refuses the call (injected: the next POST to /calls gets
- * status and a JSON error body): one error quoting it, one POST, and none
- * of the user's audio handed to a call that never came up. */
-static void expect_call_refused (int status, const char *message, const char *code)
+ * status and a JSON error body): a fatal fault, so one error quoting it,
+ * one POST, no reconnection, and none of the user's audio handed to a call
+ * that never came up. */
+static void expect_call_refused (int status, const char *message, const char *code,
+    const char *transitions)
 {
   fail_unless (server.control ("/control/reset", "{}"));
   gchar *error_body = g_strdup_printf ("{\"error\":{\"message\":\"%s\","
@@ -139,6 +141,7 @@ static void expect_call_refused (int status, const char *message, const char *co
     g_object_get (s.sink, "audio-sent", &sent, nullptr);
     fail_unless_equals_uint64 (sent, 0);
     s.stop ();
+    expect_transitions (s, transitions);
   }
   JsonNode *log = server.log ();
   fail_unless_equals_int (test::count_requests (log, "/v1/realtime/calls"), 1);
@@ -147,14 +150,15 @@ static void expect_call_refused (int status, const char *message, const char *co
 
 GST_START_TEST (test_call_unauthorized)
 {
-  expect_call_refused (401, "The ephemeral key has been revoked.", "invalid_api_key");
+  expect_call_refused (401, "The ephemeral key has been revoked.", "invalid_api_key",
+      "connecting/1 failed/1/unauthorized");
 }
 GST_END_TEST;
 
 GST_START_TEST (test_call_bad_request)
 {
   expect_call_refused (400, "Invalid value: 'robot'. Supported values are: "
-      "'alloy', 'marin'.", "invalid_value");
+      "'alloy', 'marin'.", "invalid_value", "connecting/1 failed/1/bad-request");
 }
 GST_END_TEST;
 
