@@ -17,7 +17,7 @@ run_suite() {
   fi
   # A plugin that once failed to load stays blacklisted in the registry.
   rm -f "$builddir/tests/registry.bin"
-  meson test -C "$builddir" --print-errorlogs --num-processes 1
+  meson test -C "$builddir" --print-errorlogs --num-processes 2
   local json="$builddir/meson-logs/testlog.json"
   if [ -f "$json" ]; then
     local p f
