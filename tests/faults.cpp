@@ -16,6 +16,18 @@ gint64 now_ms ()
   return g_get_monotonic_time () / 1000;
 }
 
+std::string state_nick (GstElement *e)
+{
+  gint state = -1;
+  g_object_get (e, "connection-state", &state, nullptr);
+  GEnumClass *ec = G_ENUM_CLASS (g_type_class_ref (g_type_from_name (
+              "GstOpenAIRealtimeConnectionState")));
+  GEnumValue *v = g_enum_get_value (ec, state);
+  std::string nick = v ? v->value_nick : "?";
+  g_type_class_unref (ec);
+  return nick;
+}
+
 /* Offers posted (POST /v1/realtime/calls exactly; hangups excluded). */
 int count_offers (JsonNode *log)
 {
@@ -99,7 +111,13 @@ void mid_call_fault (const char *fault, const char *category,
       "reconnecting/2/") + category + " connected/2";
   expect_transitions (s, expected_states.c_str ());
   expect_no_error (s);
+  /* Both elements of the call report it through their property too. */
+  std::string sink_state = state_nick (s.sink), src_state = state_nick (s.src);
+  fail_unless_equals_string (sink_state.c_str (), "connected");
+  fail_unless_equals_string (src_state.c_str (), "connected");
   s.stop ();
+  src_state = state_nick (s.src);
+  fail_unless_equals_string (src_state.c_str (), "closed");
   expect_counts (2, 2);
 }
 
