@@ -228,11 +228,11 @@ void capture_log (GstDebugCategory *category, GstDebugLevel, const gchar *,
     return;
   const gint64 t = now_us ();
   if (strcmp (cat, "realtimecall") == 0) {
-    if (g_str_has_suffix (text, ": connecting"))
+    if (strstr (text, ": connecting (attempt"))
       phases.mark ("call started", t);
     else if (strstr (text, ": answered"))
       phases.mark ("answer received", t);
-    else if (g_str_has_suffix (text, ": connected"))
+    else if (strstr (text, ": connected (attempt"))
       phases.mark ("channel open", t);
   } else if (strcmp (cat, "realtimecredentials") == 0) {
     if (g_str_has_prefix (text, "minted "))
