@@ -46,6 +46,9 @@ export VALIDATE_EVENTS="$root/../shared/protocol/validate-events"
 export OPENAI_API_KEY=""
 export SOAK_CYCLES="${SOAK_CYCLES:-5}"
 export CK_FORK=no
+# The tests' waits stretch by this factor (tests/session.h): under memcheck
+# the first DTLS certificate alone takes about 20 s.
+export CK_TIMEOUT_MULTIPLIER="${CK_TIMEOUT_MULTIPLIER:-10}"
 export G_SLICE=always-malloc
 export G_DEBUG=gc-friendly
 

@@ -143,11 +143,19 @@ struct Session {
     return GST_BUS_DROP;
   }
 
-  /* Waits until pred() holds (under the lock); false on timeout. */
+  /* Waits until pred() holds (under the lock); false on timeout. Bounds
+   * stretch with CK_TIMEOUT_MULTIPLIER, as check's own test timeouts do
+   * (valgrind runs everything tens of times slower). */
   template <typename Pred> bool wait (Pred pred, std::chrono::milliseconds t = 10s)
   {
+    static const double factor = [] {
+      const char *v = g_getenv ("CK_TIMEOUT_MULTIPLIER");
+      double f = v ? g_ascii_strtod (v, nullptr) : 1.0;
+      return f >= 1.0 ? f : 1.0;
+    } ();
     std::unique_lock<std::mutex> l (m);
-    return cv.wait_for (l, t, pred);
+    return cv.wait_for (l, std::chrono::duration_cast<std::chrono::milliseconds> (
+            t * factor), pred);
   }
 
   bool wait_event (const std::string &type, std::chrono::milliseconds t = 10s)

@@ -49,10 +49,11 @@ GST_START_TEST (test_reconnect_cycles)
 {
   const unsigned cycles = env_uint ("SOAK_CYCLES", 200);
   const unsigned warmup = std::min (20u, cycles / 4);
-  /* Under a sanitizer, memory is quarantined and shadowed: only threads
-   * and descriptors are bounded there. */
-  const bool sanitized = g_getenv ("LD_PRELOAD") &&
-      strstr (g_getenv ("LD_PRELOAD"), "asan");
+  /* Under a sanitizer or valgrind, memory is quarantined and shadowed:
+   * only threads and descriptors are bounded there. */
+  const char *preload = g_getenv ("LD_PRELOAD");
+  const bool sanitized = preload && (strstr (preload, "asan") ||
+      strstr (preload, "vgpreload"));
 
   fail_unless (server.control ("/control/reset", "{}"));
   Session s ("api-key=" + server.api_key,

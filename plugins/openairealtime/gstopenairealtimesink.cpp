@@ -81,7 +81,7 @@ static void gst_openai_realtime_sink_init (GstOpenAIRealtimeSink *self)
 
   GstPad *target = gst_element_get_static_pad (convert, "sink");
   GstPad *ghost = gst_ghost_pad_new_from_template ("audio", target,
-      gst_static_pad_template_get (&audio_template));
+      gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (self), "audio"));
   gst_object_unref (target);
   gst_element_add_pad (GST_ELEMENT (self), ghost);
 }

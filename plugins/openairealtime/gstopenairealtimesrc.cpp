@@ -87,7 +87,7 @@ static void gst_openai_realtime_src_init (GstOpenAIRealtimeSrc *self)
   gst_bin_add (GST_BIN (self), GST_ELEMENT (self->audio));
   GstPad *target = gst_element_get_static_pad (GST_ELEMENT (self->audio), "src");
   GstPad *ghost = gst_ghost_pad_new_from_template ("audio", target,
-      gst_static_pad_template_get (&audio_template));
+      gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (self), "audio"));
   gst_object_unref (target);
   gst_element_add_pad (GST_ELEMENT (self), ghost);
 }
