@@ -85,8 +85,15 @@ try:
 
                 def call_up():
                     calls = control_log(base)["calls"]
-                    return len(calls) > n and any(
-                        e.get("type") == "session.update" for e in calls[n]["events"])
+                    if len(calls) <= n or not any(
+                            e.get("type") == "session.update" for e in calls[n]["events"]):
+                        return False
+                    if n > 0:
+                        return True
+                    # gst-launch prints -m messages from its main loop, which
+                    # can lag behind the call: stop it only once one is out.
+                    with open(out_path, errors="replace") as f:
+                        return "openai-realtime-event" in f.read()
 
                 if not wait_for(call_up, 30):
                     failures.append("call %d never reached session.update" % n)
