@@ -48,7 +48,7 @@ unsigned env_uint (const char *name, unsigned fallback)
 GST_START_TEST (test_reconnect_cycles)
 {
   const unsigned cycles = env_uint ("SOAK_CYCLES", 200);
-  const unsigned warmup = std::min (20u, cycles / 4);
+  const unsigned warmup = std::max (1u, std::min (20u, cycles / 4));
   /* Under a sanitizer or valgrind, memory is quarantined and shadowed:
    * only threads and descriptors are bounded there. */
   const char *preload = g_getenv ("LD_PRELOAD");
