@@ -12,6 +12,17 @@
  *
  * Usage: recovery-bench [--runs 20] [--media-timeout 3000] [--markdown FILE]
  * See docs/benchmarks.md. */
+#include <cstdlib>
+
+/* Outside a check run: a broken setup ends the benchmark with a message. */
+#define SESSION_REQUIRE(expr, ...) \
+  do { \
+    if (!(expr)) { \
+      g_printerr (__VA_ARGS__); \
+      abort (); \
+    } \
+  } while (0)
+
 #include "../tests/session.h"
 
 #include "recovery_config.h"
