@@ -426,22 +426,12 @@ GST_START_TEST (test_stop_from_event_handler)
 }
 GST_END_TEST;
 
-static void server_up ()
-{
-  fail_unless (server.start (), "the local realtime server did not start");
-}
-
-static void server_down ()
-{
-  server.stop ();
-}
-
 static Suite *elements_suite ()
 {
   Suite *s = suite_create ("openairealtime");
   TCase *tc = tcase_create ("call");
   tcase_set_timeout (tc, 60);
-  tcase_add_unchecked_fixture (tc, server_up, server_down);
+  tcase_add_unchecked_fixture (tc, local_server_up, local_server_down);
   tcase_add_test (tc, test_echo_response_and_teardown);
   tcase_add_test (tc, test_mint_unauthorized);
   tcase_add_test (tc, test_call_unauthorized);

@@ -374,22 +374,12 @@ GST_START_TEST (test_session_expired_replays_history)
 }
 GST_END_TEST;
 
-static void server_up ()
-{
-  fail_unless (server.start (), "the local realtime server did not start");
-}
-
-static void server_down ()
-{
-  server.stop ();
-}
-
 static Suite *faults_suite ()
 {
   Suite *s = suite_create ("faults");
   TCase *tc = tcase_create ("faults");
   tcase_set_timeout (tc, 90);
-  tcase_add_unchecked_fixture (tc, server_up, server_down);
+  tcase_add_unchecked_fixture (tc, local_server_up, local_server_down);
   tcase_add_test (tc, test_abrupt_drop);
   tcase_add_test (tc, test_silent_loss);
   tcase_add_test (tc, test_server_errors_then_success);

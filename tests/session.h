@@ -28,6 +28,17 @@ using namespace std::chrono_literals;
 
 inline test::LocalServer server;
 
+/* Fixtures: one server for a whole suite, stopped with it. */
+inline void local_server_up ()
+{
+  fail_unless (server.start (), "the local realtime server did not start");
+}
+
+inline void local_server_down ()
+{
+  server.stop ();
+}
+
 /* One user pipeline: input ! openairealtimesink, openairealtimesrc ! appsink,
  * with everything it reports recorded for the assertions. */
 struct Session {

@@ -107,22 +107,12 @@ GST_START_TEST (test_reconnect_cycles)
 }
 GST_END_TEST;
 
-static void server_up ()
-{
-  fail_unless (server.start (), "the local realtime server did not start");
-}
-
-static void server_down ()
-{
-  server.stop ();
-}
-
 static Suite *soak_suite ()
 {
   Suite *s = suite_create ("soak");
   TCase *tc = tcase_create ("soak");
   tcase_set_timeout (tc, 600);
-  tcase_add_unchecked_fixture (tc, server_up, server_down);
+  tcase_add_unchecked_fixture (tc, local_server_up, local_server_down);
   tcase_add_test (tc, test_reconnect_cycles);
   suite_add_tcase (s, tc);
   return s;

@@ -69,15 +69,10 @@ GST_START_TEST (test_long_call_strict_peer)
 }
 GST_END_TEST;
 
-static void server_up ()
+static void strict_server_up ()
 {
   fail_unless (server.start ("--strict-ice"),
       "the local realtime server did not start");
-}
-
-static void server_down ()
-{
-  server.stop ();
 }
 
 static Suite *strict_suite ()
@@ -85,7 +80,7 @@ static Suite *strict_suite ()
   Suite *s = suite_create ("strict");
   TCase *tc = tcase_create ("strict");
   tcase_set_timeout (tc, 900);
-  tcase_add_unchecked_fixture (tc, server_up, server_down);
+  tcase_add_unchecked_fixture (tc, strict_server_up, local_server_down);
   tcase_add_test (tc, test_long_call_strict_peer);
   suite_add_tcase (s, tc);
   return s;
