@@ -8,11 +8,11 @@
 #include "protocol.h"
 
 #include <glib.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -29,17 +29,6 @@ void expect (bool ok, const char *what)
 bool is_blank (char c)
 {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* json-glib refuses \uD800-\uDFFF escapes that RFC 8259's grammar allows. */
-bool has_surrogate_escape (const std::string &text)
-{
-  for (std::size_t i = 0; i + 3 < text.size (); i++)
-    if (text[i] == '\\' && text[i + 1] == 'u' && (text[i + 2] | 0x20) == 'd' &&
-        text[i + 3] != '\0' &&
-        std::strchr ("89abcdefABCDEF", text[i + 3]))
-      return true;
-  return false;
 }
 
 void check (const rt::Assembled &r, std::size_t limit)
@@ -65,9 +54,13 @@ void check (const rt::Assembled &r, std::size_t limit)
 
 extern "C" int LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  /* GSlice keeps freed blocks for reuse; libFuzzer then sees more mallocs
-   * than frees on each input and runs a full leak scan every time. */
-  g_setenv ("G_SLICE", "always-malloc", TRUE);
+  /* GLib reads G_SLICE as it loads, before this runs. Its slice caches
+   * hide leaks from LeakSanitizer and set off a full leak scan after every
+   * input: start again on plain malloc. */
+  if (g_strcmp0 (g_getenv ("G_SLICE"), "always-malloc") != 0) {
+    g_setenv ("G_SLICE", "always-malloc", TRUE);
+    execv ("/proc/self/exe", *argv);
+  }
   return 0;
 }
 
@@ -129,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     rt::JsonScanner scan;
     scan.feed (p);
     if (scan.finish () == rt::JsonScanner::State::Complete &&
-        !has_surrogate_escape (p) && why.rfind ("not JSON", 0) == 0) {
+        why.rfind ("not JSON", 0) == 0) {
       std::fprintf (stderr, "json-glib: %s\n", why.c_str ());
       expect (false, "json-glib parses what the scan accepts");
     }

@@ -160,7 +160,10 @@ static void test_json_scan ()
     "{\"a\" 1}", "{\"a\":tru}", "{\"a\":+1}", "{\"a\":NaN}", "{\"a\":1} x",
     "\xef\xbb\xbf{}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
     "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x80\"}", "{\"a\":\"\xc3(\"}",
-    "{\"a\":1]", "[1}", "\x01" };
+    "{\"a\":1]", "[1}", "\x01",
+    /* Unpaired surrogate escapes; json-glib leaks on the second. */
+    "[\"\\udfa7\"]", "[\"\\ud83c\\uffa7\"]", "[\"\\ud83c\\ud83c\"]",
+    "[\"\\ud83cx\"]", "[\"\\ud83c\"]", "[\"\\ud83c\\n\"]" };
   for (const char *b : bad) {
     rt::JsonScanner s;
     s.feed (b);
@@ -169,7 +172,8 @@ static void test_json_scan ()
   }
   const char *open[] = { "", "  ", "{", "{\"a\"", "{\"a\":", "{\"a\":\"x\\",
     "{\"a\":\"x\\u00", "{\"a\":\"\xc3", "{\"a\":\"\xf0\x9f\x8e", "[1,", "{\"a\":t",
-    "{\"a\":-", "{\"a\":1e", "{\"a\":12" };
+    "{\"a\":-", "{\"a\":1e", "{\"a\":12", "[\"\\ud83c", "[\"\\ud83c\\",
+    "[\"\\ud83c\\u", "[\"\\ud83c\\udf" };
   for (const char *o : open) {
     rt::JsonScanner s;
     g_assert_true (s.feed (o) == State::Incomplete);
@@ -246,6 +250,8 @@ static void test_assembler_whole ()
   g_assert_true (out[0].text == kDelta);
   g_assert_false (a.holding ());
   g_assert_true (a.flush ().empty ());
+  g_assert_cmpstr (rt::assembled_kind_name (Kind::Event), ==, "event");
+  g_assert_cmpstr (rt::assembled_kind_name (Kind::Oversized), ==, "oversized");
 }
 
 static void test_assembler_split_anywhere ()
@@ -268,6 +274,15 @@ static void test_assembler_split_anywhere ()
     g_assert_true (out[0].reassembled ());
     g_assert_cmpuint (out[0].pieces, ==, 2);
     g_assert_true (out[0].text == kDelta);
+  }
+  /* A surrogate pair escape, cut at each byte. */
+  const std::string pair = "{\"type\":\"response.output_text.delta\","
+      "\"delta\":\"\\ud83c\\udfa7\"}";
+  for (std::size_t i = 1; i < pair.size (); i++) {
+    rt::EventAssembler a;
+    auto out = feed_all (a, { pair.substr (0, i), pair.substr (i) });
+    g_assert_true (out.size () == 1 && out[0].kind == Kind::Event);
+    g_assert_true (out[0].text == pair);
   }
   for (std::size_t i = 1; i < kDelta.size (); i++) {
     for (std::size_t j = i; j < kDelta.size (); j += 7) {

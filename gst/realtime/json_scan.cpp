@@ -15,9 +15,16 @@ bool is_digit (unsigned char c)
   return c >= '0' && c <= '9';
 }
 
-bool is_hex (unsigned char c)
+/* The value of a hex digit, or -1. */
+int hex_digit (unsigned char c)
 {
-  return is_digit (c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  if (is_digit (c))
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
 }
 
 std::string describe_byte (unsigned char c)
@@ -44,6 +51,8 @@ void JsonScanner::reset ()
   stack_.clear ();
   in_key_ = false;
   hex_left_ = 0;
+  hex_value_ = 0;
+  want_low_ = false;
   utf8_left_ = 0;
   literal_ = nullptr;
   root_ = 0;
@@ -231,6 +240,7 @@ JsonScanner::State JsonScanner::feed (const char *data, std::size_t len)
       case Lex::Escape:
         if (c == 'u') {
           hex_left_ = 4;
+          hex_value_ = 0;
           lex_ = Lex::Unicode;
         } else if (c == '"' || c == '\\' || c == '/' || c == 'b' ||
             c == 'f' || c == 'n' || c == 'r' || c == 't') {
@@ -239,11 +249,42 @@ JsonScanner::State JsonScanner::feed (const char *data, std::size_t len)
           fail ("an invalid escape", c);
         }
         break;
-      case Lex::Unicode:
-        if (!is_hex (c))
+      case Lex::Unicode: {
+        const int digit = hex_digit (c);
+        if (digit < 0) {
           fail ("expected a hex digit", c);
-        else if (--hex_left_ == 0)
+          break;
+        }
+        hex_value_ = hex_value_ * 16 + static_cast<unsigned> (digit);
+        if (--hex_left_ > 0)
+          break;
+        /* UTF-16 surrogates only come in high-low pairs. */
+        const bool high = hex_value_ >= 0xd800 && hex_value_ <= 0xdbff;
+        const bool low = hex_value_ >= 0xdc00 && hex_value_ <= 0xdfff;
+        if (want_low_ && !low) {
+          fail ("a high surrogate escape without its low half", c);
+        } else if (!want_low_ && low) {
+          fail ("a low surrogate escape without its high half", c);
+        } else if (high) {
+          want_low_ = true;
+          lex_ = Lex::LowBackslash;
+        } else {
+          want_low_ = false;
           lex_ = Lex::String;
+        }
+        break;
+      }
+      case Lex::LowBackslash:
+      case Lex::LowU:
+        if (c != (lex_ == Lex::LowBackslash ? '\\' : 'u')) {
+          fail ("a high surrogate escape without its low half", c);
+        } else if (lex_ == Lex::LowBackslash) {
+          lex_ = Lex::LowU;
+        } else {
+          hex_left_ = 4;
+          hex_value_ = 0;
+          lex_ = Lex::Unicode;
+        }
         break;
       case Lex::Minus:
         if (c == '0')
@@ -333,6 +374,8 @@ std::string JsonScanner::error () const
     case Lex::Escape:
     case Lex::Unicode:
     case Lex::Utf8:
+    case Lex::LowBackslash:
+    case Lex::LowU:
       where = "a string";
       break;
     case Lex::Literal:

@@ -1,9 +1,11 @@
 /* A strict, incremental JSON syntax check (RFC 8259, UTF-8 validated) that
  * builds nothing. It runs before json-glib sees any text, for two reasons:
- * json-glib 1.6 recurses once per nesting level (a message of a few hundred
- * thousand '[' overflows the stack) and accepts non-JSON (trailing objects,
- * single quotes, comments); and, fed piece by piece, it tells a message cut
- * short from a broken one at O(1) cost per byte. */
+ * json-glib 1.6 recurses once per nesting level (a message of a hundred
+ * thousand '[' overflows the stack), leaks on a high surrogate escape not
+ * followed by a low one and accepts non-JSON (trailing objects, single
+ * quotes, comments); and, fed piece by piece, it tells a message cut short
+ * from a broken one at O(1) cost per byte. Unpaired surrogate escapes are
+ * refused (RFC 8259 leaves them undefined). */
 #pragma once
 
 #include <cstddef>
@@ -43,7 +45,7 @@ class JsonScanner {
  private:
   enum class Lex : unsigned char {
     Value, ValueOrClose, Key, KeyOrClose, Colon, CommaOrClose, Done,
-    String, Escape, Unicode, Utf8,
+    String, Escape, Unicode, Utf8, LowBackslash, LowU,
     Minus, Zero, Int, Dot, Frac, Exp, ExpSign, ExpDigits,
     Literal,
   };
@@ -58,6 +60,8 @@ class JsonScanner {
   std::string stack_;          /* '{' or '[' per open container */
   bool in_key_ = false;        /* the current string is an object key */
   unsigned hex_left_ = 0;      /* \uXXXX digits still expected */
+  unsigned hex_value_ = 0;     /* the code unit they make */
+  bool want_low_ = false;      /* a high surrogate awaits its low half */
   unsigned utf8_left_ = 0;     /* continuation bytes still expected */
   unsigned char utf8_lo_ = 0x80, utf8_hi_ = 0xbf;  /* range of the next one */
   const char *literal_ = nullptr;  /* the rest of true/false/null */
