@@ -16,6 +16,8 @@
 #include <map>
 #include <thread>
 
+#include <unistd.h>
+
 #define GST_CAT_DEFAULT rt_call_debug
 
 namespace rt {
@@ -44,13 +46,30 @@ std::map<std::string, std::weak_ptr<Call>> registry;
 
 void prewarm_dtls ()
 {
+  /* Joined at exit rather than detached: a process that ends while the
+   * certificate is still being made (a call refused at once) must not
+   * leave a thread running through its exit handlers. */
+  struct Prewarm {
+    std::thread *thread = nullptr;
+    pid_t pid = 0;
+    ~Prewarm ()
+    {
+      /* A forked child has the object but not the thread: it leaves it. */
+      if (thread && pid == getpid ()) {
+        thread->join ();
+        delete thread;
+      }
+    }
+  };
+  static Prewarm prewarm;
   static std::once_flag once;
   std::call_once (once, [] {
     /* dtlsdec makes the process's certificate when it is created. */
-    std::thread ([] {
+    prewarm.pid = getpid ();
+    prewarm.thread = new std::thread ([] {
       if (GstElement *dec = gst_element_factory_make ("dtlsdec", nullptr))
         gst_object_unref (dec);
-    }).detach ();
+    });
   });
 }
 
