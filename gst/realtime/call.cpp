@@ -274,7 +274,6 @@ struct Call::Impl {
     {
       std::lock_guard<std::mutex> l (lock);
       stats.attempts++;
-      stats.secrets_fetched++;
       stats.call_id.clear ();
     }
     if (!build_pipeline (*attempt))

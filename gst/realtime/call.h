@@ -87,7 +87,6 @@ struct CallStats {
   guint64 events_refused = 0;
   guint64 attempts = 0;           /* calls tried, the first one included */
   guint64 reconnects = 0;
-  guint64 secrets_fetched = 0;
   guint64 history_replayed = 0;   /* items given to new calls */
   std::map<std::string, guint64> faults;  /* by fault_category() */
 };

@@ -30,8 +30,6 @@ enum {
   N_PROPS
 };
 
-GParamSpec *connection_state_pspec;
-
 GQuark link_quark;
 
 gboolean send_event_action (GstElement *element, const gchar *json)
@@ -252,15 +250,14 @@ void RealtimeLink::install (GstElementClass *element_class)
       g_param_spec_uint ("latency", "Latency",
           "Jitter buffer of the agent's incoming audio, in milliseconds (set "
           "by the element that starts the call)", 0, 2000, 40, rw));
-  connection_state_pspec = g_param_spec_enum ("connection-state",
-      "Connection state", "Where the call stands; notified on every change, "
-      "and each change is also posted as an element message named "
-      "\"openai-realtime-connection\" (fields state, attempt, reason, "
-      "category)", GST_TYPE_OPENAI_REALTIME_CONNECTION_STATE,
-      (gint) rt::ConnectionState::Idle,
-      (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (klass, first_prop + PROP_CONNECTION_STATE,
-      connection_state_pspec);
+      g_param_spec_enum ("connection-state", "Connection state",
+          "Where the call stands; notified on every change, and each change "
+          "is also posted as an element message named "
+          "\"openai-realtime-connection\" (fields state, attempt, reason, "
+          "category)", GST_TYPE_OPENAI_REALTIME_CONNECTION_STATE,
+          (gint) rt::ConnectionState::Idle,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   /* The rest configure the call: they are read by the element that starts
    * it (the first of the pipeline's sink and src to reach PAUSED). */
   g_object_class_install_property (klass, first_prop + PROP_ICE_DISCONNECT_GRACE,
@@ -511,7 +508,8 @@ void RealtimeLink::set_connection_state (rt::ConnectionState state)
       return;
     connection_state_ = (gint) state;
   }
-  g_object_notify_by_pspec (G_OBJECT (element_), connection_state_pspec);
+  /* By name: the sink's and the src's classes each have their own pspec. */
+  g_object_notify (G_OBJECT (element_), "connection-state");
 }
 
 std::shared_ptr<rt::Call> RealtimeLink::call () const
