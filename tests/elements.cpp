@@ -265,8 +265,20 @@ struct UntrustedTlsServer {
   }
 };
 
+/* LeakSanitizer's exit check, in the sanitizer build, intermittently
+ * crashes in its own tracer ("Tracer caught signal 11") on a thread's
+ * dynamic TLS block once glib-networking's TLS module is loaded, as it is
+ * by this test alone. This test's process (check forks one per test)
+ * skips that check; every other test's is leak-checked. */
+static bool skip_exit_leak_check = false;
+extern "C" int __lsan_is_turned_off ()
+{
+  return skip_exit_leak_check;
+}
+
 GST_START_TEST (test_tls_failure)
 {
+  skip_exit_leak_check = true;
   gchar *dir = g_dir_make_tmp ("tls-XXXXXX", nullptr);
   {
     UntrustedTlsServer tls;
