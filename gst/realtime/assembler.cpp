@@ -138,8 +138,15 @@ void EventAssembler::start (std::string text, std::vector<Assembled> &out)
 
 void EventAssembler::extend (std::string text, std::vector<Assembled> &out)
 {
-  /* What the held start lacks, in case it turns out to be truncated. */
-  const std::string held_why = scan_.error ();
+  /* What the held start lacks, in case it turns out to be truncated
+   * (the words are made only then). */
+  const char *held_inside = scan_.ends_inside ();
+  const std::size_t held_size = held_.size ();
+  auto held_why = [&] {
+    return std::string ("ends inside ") +
+        (held_inside ? held_inside : "a value") + " after " +
+        std::to_string (held_size) + " bytes";
+  };
   const std::size_t total = held_.size () + text.size ();
   const bool over = total > max_bytes_;
   /* Only the new bytes are scanned: the scanner's state is that of the
@@ -160,7 +167,7 @@ void EventAssembler::extend (std::string text, std::vector<Assembled> &out)
   if (looks_whole (text) && text.size () <= max_bytes_) {
     Assembled alone = complete (text, 1);
     if (alone.kind == Assembled::Kind::Event) {
-      out.push_back (truncated (held_why));
+      out.push_back (truncated (held_why ()));
       out.push_back (std::move (alone));
       return;
     }
@@ -193,7 +200,7 @@ void EventAssembler::extend (std::string text, std::vector<Assembled> &out)
   alone.feed (text);
   if (text.size () <= max_bytes_ && alone.root () == '{' &&
       alone.state () != JsonScanner::State::Error) {
-    out.push_back (truncated (held_why));
+    out.push_back (truncated (held_why ()));
     start (std::move (text), out);
     return;
   }

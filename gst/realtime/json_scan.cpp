@@ -356,6 +356,35 @@ JsonScanner::State JsonScanner::finish ()
   return state_;
 }
 
+const char *JsonScanner::ends_inside () const
+{
+  if (root_ == 0)
+    return nullptr;
+  switch (lex_) {
+    case Lex::String:
+    case Lex::Escape:
+    case Lex::Unicode:
+    case Lex::Utf8:
+    case Lex::LowBackslash:
+    case Lex::LowU:
+      return "a string";
+    case Lex::Literal:
+      return "a literal";
+    case Lex::Minus:
+    case Lex::Zero:
+    case Lex::Int:
+    case Lex::Dot:
+    case Lex::Frac:
+    case Lex::Exp:
+    case Lex::ExpSign:
+    case Lex::ExpDigits:
+      return "a number";
+    default:
+      return stack_.empty () ? "a value" :
+          stack_.back () == '{' ? "an object" : "an array";
+  }
+}
+
 std::string JsonScanner::error () const
 {
   switch (state_) {
@@ -366,38 +395,10 @@ std::string JsonScanner::error () const
     case State::Incomplete:
       break;
   }
-  if (root_ == 0)
-    return offset_ == 0 ? "empty" : "only whitespace";
-  std::string where;
-  switch (lex_) {
-    case Lex::String:
-    case Lex::Escape:
-    case Lex::Unicode:
-    case Lex::Utf8:
-    case Lex::LowBackslash:
-    case Lex::LowU:
-      where = "a string";
-      break;
-    case Lex::Literal:
-      where = "a literal";
-      break;
-    case Lex::Minus:
-    case Lex::Zero:
-    case Lex::Int:
-    case Lex::Dot:
-    case Lex::Frac:
-    case Lex::Exp:
-    case Lex::ExpSign:
-    case Lex::ExpDigits:
-      where = "a number";
-      break;
-    default:
-      where = stack_.empty () ? "a value" :
-          stack_.back () == '{' ? "an object" : "an array";
-      break;
-  }
-  return "ends inside " + where + " after " + std::to_string (offset_) +
-      " bytes";
+  if (const char *where = ends_inside ())
+    return std::string ("ends inside ") + where + " after " +
+        std::to_string (offset_) + " bytes";
+  return offset_ == 0 ? "empty" : "only whitespace";
 }
 
 }  // namespace rt

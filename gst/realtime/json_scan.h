@@ -29,7 +29,10 @@ class JsonScanner {
 
   /* Scans more input; the state holds across calls. */
   State feed (const char *data, std::size_t len);
-  State feed (const std::string &text) { return feed (text.data (), text.size ()); }
+  State feed (const std::string &text)
+  {
+    return feed (text.data (), text.size ());
+  }
   /* The input has ended: a top-level number completes, anything else
    * unfinished stays Incomplete. */
   State finish ();
@@ -37,6 +40,9 @@ class JsonScanner {
   State state () const { return state_; }
   /* Why the state is Error, or what an Incomplete input lacks. */
   std::string error () const;
+  /* For an Incomplete input: what it ends inside ("a string", "an
+   * object", ...), nullptr if only blanks came. Costs no allocation. */
+  const char *ends_inside () const;
   /* The first non-blank byte ('{', '[', ...) or 0 before any. */
   char root () const { return root_; }
   std::size_t scanned () const { return offset_; }
