@@ -83,7 +83,8 @@ GST_START_TEST (test_reconnect_cycles)
       s.audio.clear ();
     }
     fail_unless (server.control ("/control/fault", "{\"drop_calls\":\"abrupt\"}"));
-    fail_unless (s.wait ([&] { return count_state (s, "connected") == i + 1; }, 15s),
+    /* Room for one stalled attempt (connect-timeout, 10 s) and its retry. */
+    fail_unless (s.wait ([&] { return count_state (s, "connected") == i + 1; }, 30s),
         "cycle %u did not reconnect: %s", i, s.transitions ().substr (0, 200).c_str ());
     fail_unless (call_up (i + 1), "cycle %u: the new call carries nothing", i);
   }

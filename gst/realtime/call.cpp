@@ -124,6 +124,7 @@ struct Call::Impl {
   guint media_timer = 0;
   guint stable_timer = 0;
   guint retry_timer = 0;
+  guint connect_timer = 0;
 
   /* Shared with other threads; they belong to the current attempt. */
   std::mutex lock;
@@ -278,6 +279,15 @@ struct Call::Impl {
     }
     if (!build_pipeline (*attempt))
       return;
+    /* Whatever stalls (an answer that never comes is the HTTP timeout's; a
+     * handshake that never ends is nobody else's), an attempt that is not
+     * connected in time is a fault of its own. */
+    connect_timer = worker.post_after (settings.connect_timeout_ms, [this, gen] {
+      connect_timer = 0;
+      if (current (gen))
+        fault (FaultKind::ConnectTimeout, "the call was not connected within " +
+            std::to_string (settings.connect_timeout_ms) + " ms");
+    });
     /* Minting and offer creation run at the same time: both take a round
      * of work the other does not need. */
     credential_source->fetch (*http, [this, gen] (CredentialsResult r) {
@@ -306,7 +316,8 @@ struct Call::Impl {
     if (!attempt)
       return;
     std::unique_ptr<Attempt> a = std::move (attempt);
-    for (guint *t : { &offer_wait_timer, &grace_timer, &media_timer, &stable_timer })
+    for (guint *t : { &offer_wait_timer, &grace_timer, &media_timer,
+             &stable_timer, &connect_timer })
       cancel (t);
     for (Assembled &piece : a->assembler.flush ()) {
       std::lock_guard<std::mutex> l (lock);
@@ -804,6 +815,7 @@ struct Call::Impl {
 
   void channel_opened (Attempt &a)
   {
+    cancel (&connect_timer);
     gsize limit;
     {
       std::lock_guard<std::mutex> l (lock);

@@ -69,6 +69,7 @@ struct CallSettings {
   unsigned http_timeout_s = 10;
   unsigned ice_disconnect_grace_ms = 2000;
   unsigned media_timeout_ms = 3000;  /* 0: never */
+  unsigned connect_timeout_ms = 10000;  /* per attempt, to the open channel */
   ReconnectPolicy reconnect;
   HistoryLimits history;
 };

@@ -29,6 +29,7 @@ const char *fault_category (FaultKind kind)
     case FaultKind::ChannelClosed: return "channel-closed";
     case FaultKind::PeerFailed: return "peer-failed";
     case FaultKind::MediaTimeout: return "media-timeout";
+    case FaultKind::ConnectTimeout: return "connect-timeout";
     case FaultKind::Network: return "network";
     case FaultKind::ServerError: return "server-error";
     case FaultKind::RateLimited: return "rate-limited";

@@ -28,6 +28,7 @@ enum class FaultKind {
   ChannelClosed,    /* the events channel closed: the far end hung up */
   PeerFailed,       /* the peer connection reported failure */
   MediaTimeout,     /* no RTP from the far end for media-timeout */
+  ConnectTimeout,   /* an attempt not connected within connect-timeout */
   Network,          /* no HTTP answer: refused, unreachable, timed out */
   ServerError,      /* HTTP 5xx, 408 */
   RateLimited,      /* HTTP 429 other than insufficient_quota */

@@ -26,6 +26,7 @@ enum {
   PROP_HISTORY_MAX_ITEMS,
   PROP_HISTORY_MAX_CHARS,
   PROP_HTTP_TIMEOUT,
+  PROP_CONNECT_TIMEOUT,
   PROP_RECONNECTS,
   N_PROPS
 };
@@ -304,6 +305,11 @@ void RealtimeLink::install (GstElementClass *element_class)
           "Seconds to wait for the service's answer to a request (minting a "
           "secret, posting the offer) before the attempt counts as failed",
           1, 300, 10, rw));
+  g_object_class_install_property (klass, first_prop + PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint ("connect-timeout", "Connect timeout",
+          "Milliseconds an attempt may take from its start to an open events "
+          "channel before it counts as failed and a new one is made",
+          1000, 600000, 10000, rw));
   g_object_class_install_property (klass, first_prop + PROP_RECONNECTS,
       g_param_spec_uint64 ("reconnects", "Reconnects",
           "New calls made after faults since the element joined its call",
@@ -365,6 +371,9 @@ void RealtimeLink::set_property (guint prop_id, const GValue *value)
     case PROP_HISTORY_MAX_ITEMS: tuning_.history.max_items = g_value_get_uint (value); break;
     case PROP_HISTORY_MAX_CHARS: tuning_.history.max_chars = g_value_get_uint (value); break;
     case PROP_HTTP_TIMEOUT: tuning_.http_timeout_s = g_value_get_uint (value); break;
+    case PROP_CONNECT_TIMEOUT:
+      tuning_.connect_timeout_ms = g_value_get_uint (value);
+      break;
   }
 }
 
@@ -400,6 +409,9 @@ bool RealtimeLink::get_property (guint prop_id, GValue *value)
     case PROP_HISTORY_MAX_ITEMS: g_value_set_uint (value, tuning_.history.max_items); break;
     case PROP_HISTORY_MAX_CHARS: g_value_set_uint (value, tuning_.history.max_chars); break;
     case PROP_HTTP_TIMEOUT: g_value_set_uint (value, tuning_.http_timeout_s); break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, tuning_.connect_timeout_ms);
+      break;
     case PROP_RECONNECTS:
       g_value_set_uint64 (value, call_ ? call_->stats ().reconnects : 0);
       break;
