@@ -519,9 +519,10 @@ struct Call::Impl {
         gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
             &offer, nullptr);
     }
-    gst_promise_unref (promise);
+    /* The ticket goes with the promise's last reference: read it first. */
     Impl *self = t->impl;
     const unsigned gen = t->gen;
+    gst_promise_unref (promise);
     self->worker.post ([self, gen, offer] {
       Attempt *a = self->current (gen);
       if (!a || !offer) {
@@ -627,13 +628,15 @@ struct Call::Impl {
       if (reply && gst_structure_has_field (reply, "error"))
         gst_structure_get (reply, "error", G_TYPE_ERROR, &error, nullptr);
     }
+    /* The ticket goes with the promise's last reference: read it first. */
+    Impl *self = t->impl;
+    const unsigned gen = t->gen;
     gst_promise_unref (promise);
     if (error) {
       std::string message = std::string ("webrtcbin rejected the answer: ") +
           error->message;
       g_error_free (error);
-      Impl *self = t->impl;
-      self->on_worker (t->gen, [self, message] (Attempt &) {
+      self->on_worker (gen, [self, message] (Attempt &) {
         self->fault (FaultKind::BadAnswer, message);
       });
     }
