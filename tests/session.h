@@ -28,9 +28,22 @@ using namespace std::chrono_literals;
 
 inline test::LocalServer server;
 
+/* GStreamer 1.22.0's webrtcbin can hand RTCP from a new transport's
+ * srtpdec downstream before its segment event; the pad warns, and nothing
+ * is lost (RTCP only). Seen about once in a hundred rebuilt calls. Every
+ * other warning still fails a test. */
+inline void ignore_known_gstreamer_warnings ()
+{
+  gst_check_add_log_filter ("GStreamer", G_LOG_LEVEL_WARNING,
+      g_regex_new ("srtpdec[0-9]+:rtcp_src> Got data flow before segment event",
+          (GRegexCompileFlags) 0, (GRegexMatchFlags) 0, nullptr),
+      nullptr, nullptr, nullptr);
+}
+
 /* Fixtures: one server for a whole suite, stopped with it. */
 inline void local_server_up ()
 {
+  ignore_known_gstreamer_warnings ();
   fail_unless (server.start (), "the local realtime server did not start");
 }
 

@@ -71,6 +71,7 @@ GST_END_TEST;
 
 static void strict_server_up ()
 {
+  ignore_known_gstreamer_warnings ();
   fail_unless (server.start ("--strict-ice"),
       "the local realtime server did not start");
 }
