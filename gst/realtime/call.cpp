@@ -125,6 +125,7 @@ struct Call::Impl {
   guint stable_timer = 0;
   guint retry_timer = 0;
   guint connect_timer = 0;
+  guint stats_timer = 0;
 
   /* Shared with other threads; they belong to the current attempt. */
   std::mutex lock;
@@ -135,6 +136,18 @@ struct Call::Impl {
   std::vector<std::shared_ptr<CallObserver>> observers; /* under lock */
   std::shared_ptr<CallObserver> primary;   /* under lock */
   CallStats stats;                         /* under lock */
+  bool agent_spoke = false;                /* under lock: this call's */
+  /* After a barge-in, agent audio still in the jitter buffer is dropped
+   * as it comes out, until then (monotonic us). */
+  std::atomic<gint64> discard_until_us { 0 };
+
+  void interrupt ()
+  {
+    discard_until_us.store (g_get_monotonic_time () +
+        (gint64) (settings.jitterbuffer_ms + 20) * 1000);
+    for (auto &o : observers_snapshot ())
+      o->on_interrupt ();
+  }
 
   /* Last, so it is destroyed first: work still queued on it may touch
    * every member above. */
@@ -208,6 +221,10 @@ struct Call::Impl {
     http = std::make_unique<HttpClient> (worker, settings.http_timeout_s);
     supervisor = Supervisor (settings.reconnect);
     history.set_limits (settings.history);
+    {
+      std::lock_guard<std::mutex> l (lock);
+      stats.started_us = g_get_monotonic_time ();
+    }
     publish (supervisor.start ());
     if (!closing)
       begin_attempt ();
@@ -300,6 +317,10 @@ struct Call::Impl {
       }
       a->credentials = r.credentials;
       a->have_credentials = true;
+      {
+        std::lock_guard<std::mutex> l (lock);
+        stats.secrets++;
+      }
       maybe_post_offer (*a);
     });
     if (Attempt *a = current (gen)) {
@@ -317,7 +338,7 @@ struct Call::Impl {
       return;
     std::unique_ptr<Attempt> a = std::move (attempt);
     for (guint *t : { &offer_wait_timer, &grace_timer, &media_timer,
-             &stable_timer, &connect_timer })
+             &stable_timer, &connect_timer, &stats_timer })
       cancel (t);
     for (Assembled &piece : a->assembler.flush ()) {
       std::lock_guard<std::mutex> l (lock);
@@ -336,6 +357,10 @@ struct Call::Impl {
       src = appsrc;
       appsrc = nullptr;
       max_message = kDefaultMaxMessage;
+      if (stats.connected_us) {
+        stats.connected_total_us += g_get_monotonic_time () - stats.connected_us;
+        stats.connected_us = 0;
+      }
     }
     if (hangup && http && a->have_credentials && !a->call_id.empty ())
       signaller->hangup (*http, a->credentials, a->call_id, [] {});
@@ -747,6 +772,89 @@ struct Call::Impl {
     });
   }
 
+  /* webrtcbin's statistics, sampled each second while connected so that
+   * reading them never waits on webrtcbin. */
+  void arm_stats (unsigned gen)
+  {
+    stats_timer = worker.post_after (1000, [this, gen] {
+      stats_timer = 0;
+      Attempt *a = current (gen);
+      if (!a)
+        return;
+      GstPromise *promise = gst_promise_new_with_change_func (on_stats,
+          new Ticket { this, gen }, [] (gpointer t) { delete (Ticket *) t; });
+      g_signal_emit_by_name (a->webrtc, "get-stats", nullptr, promise);
+      gst_promise_unref (promise);
+      arm_stats (gen);
+    });
+  }
+
+  static gboolean take_stat (GQuark, const GValue *value, gpointer data)
+  {
+    auto *out = static_cast<CallStats *> (data);
+    if (!GST_VALUE_HOLDS_STRUCTURE (value))
+      return TRUE;
+    const GstStructure *s = gst_value_get_structure (value);
+    GstWebRTCStatsType type;
+    if (!gst_structure_get (s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr))
+      return TRUE;
+    guint64 u64;
+    gint64 i64;
+    double d;
+    switch (type) {
+      case GST_WEBRTC_STATS_OUTBOUND_RTP:
+        if (gst_structure_get_uint64 (s, "packets-sent", &u64))
+          out->audio_packets_sent = u64;
+        if (gst_structure_get_uint64 (s, "bytes-sent", &u64))
+          out->audio_bytes_sent = u64;
+        break;
+      case GST_WEBRTC_STATS_INBOUND_RTP:
+        if (gst_structure_get_uint64 (s, "packets-received", &u64))
+          out->audio_packets_received = u64;
+        if (gst_structure_get_uint64 (s, "bytes-received", &u64))
+          out->audio_bytes_received = u64;
+        if (gst_structure_get_int64 (s, "packets-lost", &i64))
+          out->audio_packets_lost = i64;
+        if (gst_structure_get_double (s, "jitter", &d))
+          out->audio_jitter_s = d;
+        break;
+      case GST_WEBRTC_STATS_REMOTE_INBOUND_RTP:
+        if (gst_structure_get_double (s, "round-trip-time", &d))
+          out->round_trip_s = d;
+        break;
+      default:
+        break;
+    }
+    return TRUE;
+  }
+
+  static void on_stats (GstPromise *promise, gpointer data)
+  {
+    auto *t = static_cast<Ticket *> (data);
+    /* Interrupted by a teardown: nothing to read. */
+    if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
+      return;
+    const GstStructure *reply = gst_promise_get_reply (promise);
+    if (!reply)
+      return;
+    CallStats sampled;
+    gst_structure_foreach (reply, take_stat, &sampled);
+    Impl *self = t->impl;
+    const unsigned gen = t->gen;
+    self->on_worker (gen, [self, sampled] (Attempt &) {
+      std::lock_guard<std::mutex> l (self->lock);
+      CallStats &s = self->stats;
+      s.audio_packets_sent = sampled.audio_packets_sent;
+      s.audio_bytes_sent = sampled.audio_bytes_sent;
+      s.audio_packets_received = sampled.audio_packets_received;
+      s.audio_bytes_received = sampled.audio_bytes_received;
+      s.audio_packets_lost = sampled.audio_packets_lost;
+      s.audio_jitter_s = sampled.audio_jitter_s;
+      if (sampled.round_trip_s >= 0)
+        s.round_trip_s = sampled.round_trip_s;
+    });
+  }
+
   /* ---- media in ---- */
 
   static GstPadProbeReturn on_media (GstPad *, GstPadProbeInfo *, gpointer data)
@@ -799,9 +907,14 @@ struct Call::Impl {
     GstSample *sample = gst_app_sink_pull_sample (sink);
     if (!sample)
       return GST_FLOW_EOS;
-    if (GstBuffer *buffer = gst_sample_get_buffer (sample))
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
+    if (buffer && g_get_monotonic_time () < self->discard_until_us.load ()) {
+      std::lock_guard<std::mutex> l (self->lock);
+      self->stats.agent_audio_discarded++;
+    } else if (buffer) {
       for (auto &o : self->observers_snapshot ())
         o->on_audio (buffer);
+    }
     gst_sample_unref (sample);
     return GST_FLOW_OK;
   }
@@ -824,6 +937,10 @@ struct Call::Impl {
       std::lock_guard<std::mutex> l (lock);
       channel_open = true;
       limit = max_message;
+      agent_spoke = false;
+      stats.connected_us = g_get_monotonic_time ();
+      if (stats.connect_time_us < 0)
+        stats.connect_time_us = stats.connected_us - stats.started_us;
     }
     std::string error;
     if (!send_now (build_session_update (settings.session), &error))
@@ -849,6 +966,7 @@ struct Call::Impl {
             supervisor.stable ();
         });
     arm_media_check (gen);
+    arm_stats (gen);
     publish (supervisor.connected ());
   }
 
@@ -926,16 +1044,29 @@ struct Call::Impl {
       return;
     }
     const ServerEvent &event = *piece.event;
+    const EventMeaning meaning = interpret_server_event (event.type, piece.text);
     {
       std::lock_guard<std::mutex> l (lock);
       stats.events_in++;
       stats.events_reassembled += piece.reassembled () ? 1 : 0;
       stats.events_unknown += is_known_server_event (event.type) ? 0 : 1;
+      stats.events_in_by_type[event.type]++;
+      if (meaning.usage)
+        stats.tokens += *meaning.usage;
+      agent_spoke = agent_spoke || meaning.agent_spoke;
     }
     GST_LOG ("call %s: server event %s", name.c_str (), event.type.c_str ());
     history.observe_server_event (event.type, piece.text);
+    /* First: the audio of an interrupted reply must go before anything else
+     * is done with the event. */
+    if (meaning.interrupts_audio)
+      interrupt ();
     each_observer ([&] (CallObserver &o, bool announce) {
       o.on_server_event (event.type, piece.text, announce);
+      if (meaning.transcript)
+        o.on_transcript (*meaning.transcript, announce);
+      if (meaning.function_call)
+        o.on_function_call (*meaning.function_call, announce);
     });
     if (closing)
       return;
@@ -945,7 +1076,8 @@ struct Call::Impl {
   }
 
   /* Sends on the worker thread; the caller has checked the text. */
-  bool send_now (const std::string &json, std::string *error)
+  bool send_now (const std::string &json, std::string *error,
+      const std::string &type = std::string ())
   {
     GstWebRTCDataChannel *ch = nullptr;
     {
@@ -970,6 +1102,10 @@ struct Call::Impl {
       return false;
     }
     stats.events_out++;
+    std::string t = type;
+    if (t.empty ())
+      t = check_client_event (json, nullptr).value_or ("unknown");
+    stats.events_out_by_type[t]++;
     return true;
   }
 
@@ -1139,17 +1275,70 @@ bool Call::send_event (const std::string &json, std::string *error)
     }
   }
   Impl *impl = impl_.get ();
-  impl_->worker.post ([impl, json] {
+  std::string t = *type;
+  impl_->worker.post ([impl, json, t] {
     if (impl->closing)
       return;
     std::string err;
-    if (impl->send_now (json, &err))
+    if (impl->send_now (json, &err, t))
       impl->history.observe_client_event (json);
     else
       GST_WARNING ("call %s: event not sent: %s", impl->name.c_str (),
           err.c_str ());
   });
   return true;
+}
+
+bool Call::update_session (const SessionConfig &full, unsigned changed,
+    std::string *error)
+{
+  {
+    std::lock_guard<std::mutex> l (impl_->lock);
+    if ((changed & kSessionVoice) && impl_->agent_spoke && impl_->channel_open) {
+      if (error)
+        *error = "the voice cannot change once the agent has spoken in a call";
+      return false;
+    }
+  }
+  Impl *impl = impl_.get ();
+  impl_->worker.post ([impl, full, changed] {
+    if (impl->closing)
+      return;
+    impl->settings.session = full;
+    bool open;
+    {
+      std::lock_guard<std::mutex> l (impl->lock);
+      open = impl->channel_open;
+    }
+    /* Not open: the next call starts with the whole session anyway. */
+    std::string err;
+    if (open && !impl->send_now (build_session_update (full, changed), &err,
+            "session.update"))
+      GST_WARNING ("call %s: session.update not sent: %s", impl->name.c_str (),
+          err.c_str ());
+  });
+  return true;
+}
+
+void Call::interrupt ()
+{
+  Impl *impl = impl_.get ();
+  impl_->worker.post ([impl] {
+    if (!impl->closing)
+      impl->interrupt ();
+  });
+}
+
+bool Call::send_function_output (const std::string &call_id,
+    const std::string &output, std::string *error)
+{
+  if (call_id.empty ()) {
+    if (error)
+      *error = "no call_id given";
+    return false;
+  }
+  return send_event (build_function_call_output (call_id, output), error) &&
+      send_event (build_simple_event ("response.create"), error);
 }
 
 CallStats Call::stats () const

@@ -11,6 +11,7 @@
  * pipeline share a call through Call::obtain(). */
 #pragma once
 
+#include "conversation.h"
 #include "credentials.h"
 #include "history.h"
 #include "protocol.h"
@@ -60,6 +61,20 @@ class CallObserver {
   }
   /* Decoded agent audio: S16LE, 48 kHz, mono. */
   virtual void on_audio (GstBuffer *buffer) { (void) buffer; }
+  /* A piece of either side's transcript, or of the agent's text. */
+  virtual void on_transcript (const Transcript &t, bool announce)
+  {
+    (void) t; (void) announce;
+  }
+  /* The model asks for a function to be run (Call::send_function_output). */
+  virtual void on_function_call (const FunctionCall &c, bool announce)
+  {
+    (void) c; (void) announce;
+  }
+  /* The user barged in (or the service cleared its output): agent audio
+   * still held must be dropped now. Called on the worker, before the
+   * event's on_server_event. */
+  virtual void on_interrupt () {}
 };
 
 struct CallSettings {
@@ -85,11 +100,25 @@ struct CallStats {
   guint64 events_reassembled = 0; /* arrived split by the transport, rebuilt */
   guint64 events_oversized = 0;   /* larger than any event is allowed to be */
   guint64 events_out = 0;
+  guint64 agent_audio_discarded = 0;  /* buffers of an interrupted reply */
   guint64 events_refused = 0;
   guint64 attempts = 0;           /* calls tried, the first one included */
   guint64 reconnects = 0;
   guint64 history_replayed = 0;   /* items given to new calls */
   std::map<std::string, guint64> faults;  /* by fault_category() */
+  std::map<std::string, guint64> events_in_by_type;
+  std::map<std::string, guint64> events_out_by_type;
+  guint64 secrets = 0;            /* credentials obtained, one per attempt */
+  gint64 started_us = 0;          /* monotonic: start() */
+  gint64 connect_time_us = -1;    /* start() to the first connection */
+  gint64 connected_us = 0;        /* monotonic: the current call came up; 0 if down */
+  gint64 connected_total_us = 0;  /* time connected, calls that ended */
+  TokenUsage tokens;              /* summed from response.done */
+  /* From webrtcbin's statistics of the current call (sampled each second). */
+  guint64 audio_packets_sent = 0, audio_bytes_sent = 0;
+  guint64 audio_packets_received = 0, audio_bytes_received = 0;
+  gint64 audio_packets_lost = 0;
+  double audio_jitter_s = 0, round_trip_s = -1;
 };
 
 class Call {
@@ -122,6 +151,23 @@ class Call {
   /* Sends one client event (JSON text). False, with *error set, when the
    * text is not a JSON event, too large, or the channel is not open. */
   bool send_event (const std::string &json, std::string *error);
+
+  /* Applies session settings mid-call with a session.update carrying the
+   * `changed` fields (protocol.h); `full` becomes what every later attempt
+   * of the call starts with. False, with *error, for a voice change once
+   * the agent has spoken (the service refuses it). */
+  bool update_session (const SessionConfig &full, unsigned changed,
+      std::string *error);
+
+  /* Silences the agent here at once: observers drop what they hold and
+   * audio still in the jitter buffer is dropped (a local barge-in; the
+   * service is told separately). */
+  void interrupt ();
+
+  /* Answers a function call: function_call_output, then response.create
+   * so that the model goes on. */
+  bool send_function_output (const std::string &call_id,
+      const std::string &output, std::string *error);
 
   CallStats stats () const;
 

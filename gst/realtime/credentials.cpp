@@ -5,6 +5,8 @@
 
 #include "debug.h"
 
+#include <cstring>
+
 #define GST_CAT_DEFAULT rt_credentials_debug
 
 namespace rt {
@@ -15,6 +17,31 @@ std::string normalize_base (const std::string &base)
   while (!out.empty () && out.back () == '/')
     out.pop_back ();
   return out;
+}
+
+ApiEndpoint resolve_endpoint (const std::string &api_base, ApiFlavor flavor)
+{
+  ApiEndpoint e;
+  e.base = normalize_base (api_base);
+  bool suffix = false;
+  for (const char *tail : { "/openai/v1", "/openai" }) {
+    if (g_str_has_suffix (e.base.c_str (), tail)) {
+      e.base.resize (e.base.size () - strlen (tail));
+      suffix = true;
+      break;
+    }
+  }
+  bool azure_host = false;
+  if (GUri *uri = g_uri_parse (e.base.c_str (), G_URI_FLAGS_NONE, nullptr)) {
+    const char *host = g_uri_get_host (uri);
+    azure_host = host && (g_str_has_suffix (host, ".openai.azure.com") ||
+        g_str_has_suffix (host, ".cognitiveservices.azure.com"));
+    g_uri_unref (uri);
+  }
+  e.azure = flavor == ApiFlavor::Azure ||
+      (flavor == ApiFlavor::Auto && (suffix || azure_host));
+  e.realtime = e.base + (e.azure ? "/openai/v1/realtime" : "/v1/realtime");
+  return e;
 }
 
 void SecretMinter::configure (std::function<void (Settings &)> edit)
@@ -48,7 +75,7 @@ SecretMinter::Settings SecretMinter::resolved () const
 
 std::string SecretMinter::api_base () const
 {
-  return normalize_base (resolved ().api_base);
+  return resolve_endpoint (resolved ().api_base, resolved ().flavor).base;
 }
 
 unsigned SecretMinter::minted () const
@@ -62,7 +89,8 @@ void SecretMinter::fetch (HttpClient &http,
 {
   Settings s = resolved ();
   register_secret (s.api_key);
-  std::string base = normalize_base (s.api_base);
+  const ApiEndpoint endpoint = resolve_endpoint (s.api_base, s.flavor);
+  const std::string base = endpoint.realtime;
   if (s.api_key.empty ()) {
     CredentialsResult r;
     r.error.message = "no API key: set the provider's api-key property or "
@@ -71,10 +99,15 @@ void SecretMinter::fetch (HttpClient &http,
     return;
   }
   HttpRequest req;
-  req.url = base + "/v1/realtime/client_secrets";
+  req.url = base + "/client_secrets";
   req.content_type = "application/json";
   req.body = build_client_secret_request (s.session, s.ttl_seconds);
-  req.headers.emplace_back ("Authorization", "Bearer " + s.api_key);
+  /* Azure takes its permanent key in a header of its own; the secret it
+   * mints is a bearer token like OpenAI's. */
+  if (endpoint.azure)
+    req.headers.emplace_back ("api-key", s.api_key);
+  else
+    req.headers.emplace_back ("Authorization", "Bearer " + s.api_key);
   GST_DEBUG ("minting a client secret at %s (ttl %d s, key %s)",
       req.url.c_str (), s.ttl_seconds, describe_secret (s.api_key).c_str ());
   auto self = shared_from_this ();
@@ -109,7 +142,9 @@ void SecretMinter::fetch (HttpClient &http,
 }
 
 FixedSecret::FixedSecret (std::string secret, std::string api_base)
-    : credentials_ { std::move (secret), normalize_base (api_base) }
+    : credentials_ { std::move (secret),
+        resolve_endpoint (api_base, ApiFlavor::Auto).realtime },
+      base_ (resolve_endpoint (api_base, ApiFlavor::Auto).base)
 {
   register_secret (credentials_.secret);
 }

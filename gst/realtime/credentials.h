@@ -16,9 +16,25 @@
 
 namespace rt {
 
+/* Which shape of the service a base URL has. */
+enum class ApiFlavor { Auto, OpenAI, Azure };
+
+/* The realtime endpoints under a base URL. OpenAI: {base}/v1/realtime, the
+ * permanent key as "Authorization: Bearer". Azure OpenAI (GA):
+ * {resource}/openai/v1/realtime, the permanent key in an "api-key" header.
+ * Auto is Azure for hosts under .openai.azure.com or
+ * .cognitiveservices.azure.com and for bases that end in /openai or
+ * /openai/v1; OpenAI otherwise. */
+struct ApiEndpoint {
+  std::string base;      /* no trailing slash, no /openai suffix */
+  std::string realtime;  /* base + the realtime path */
+  bool azure = false;
+};
+ApiEndpoint resolve_endpoint (const std::string &api_base, ApiFlavor flavor);
+
 struct Credentials {
   std::string secret;    /* ek_... */
-  std::string api_base;  /* e.g. https://api.openai.com, no trailing slash */
+  std::string api_base;  /* the realtime endpoints' URL (ApiEndpoint::realtime) */
 };
 
 /* Either credentials or the reason there are none. */
@@ -47,6 +63,7 @@ class SecretMinter : public CredentialSource,
     std::string api_key;
     SessionConfig session;
     int ttl_seconds = 60;
+    ApiFlavor flavor = ApiFlavor::Auto;
   };
 
   /* Settings can change between attempts; each fetch takes a snapshot. */
@@ -74,13 +91,15 @@ class SecretMinter : public CredentialSource,
 
 class FixedSecret : public CredentialSource {
  public:
+  /* api_base as the elements' property takes it (resolve_endpoint, Auto). */
   FixedSecret (std::string secret, std::string api_base);
   void fetch (HttpClient &http,
       std::function<void (CredentialsResult)> done) override;
-  std::string api_base () const override { return credentials_.api_base; }
+  std::string api_base () const override { return base_; }
 
  private:
   Credentials credentials_;
+  std::string base_;
 };
 
 /* "https://host/" → "https://host": URLs are joined with paths that start with

@@ -1,5 +1,7 @@
 #include "history.h"
 
+#include "conversation.h"
+
 #include <json-glib/json-glib.h>
 
 #include <memory>
@@ -51,39 +53,6 @@ std::string cut_utf8 (const std::string &s, std::size_t max_bytes)
   while (n > 0 && (static_cast<unsigned char> (s[n]) & 0xC0) == 0x80)
     n--;
   return s.substr (0, n);
-}
-
-std::string build_item (const std::string &role, const std::string &text)
-{
-  JsonBuilder *b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "conversation.item.create");
-  json_builder_set_member_name (b, "item");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "message");
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, role.c_str ());
-  json_builder_set_member_name (b, "content");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  /* What the service itself calls each role's text. */
-  json_builder_add_string_value (b, role == "assistant" ? "output_text" : "input_text");
-  json_builder_set_member_name (b, "text");
-  json_builder_add_string_value (b, text.c_str ());
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  JsonNode *root = json_builder_get_root (b);
-  gchar *out = json_to_string (root, FALSE);
-  std::string s (out);
-  g_free (out);
-  json_node_unref (root);
-  g_object_unref (b);
-  return s;
 }
 
 }  // namespace
@@ -182,13 +151,13 @@ std::vector<std::string> ConversationHistory::replay_events (
 {
   std::vector<std::string> out;
   for (const auto &e : entries_) {
-    std::string event = build_item (e.role, e.text);
+    std::string event = build_text_message (e.role, e.text);
     if (event.size () > max_message_bytes) {
       /* Escaping can grow text up to six times (\uXXXX); cut with room. */
       std::size_t overhead = event.size () - e.text.size ();
       std::size_t room = max_message_bytes > overhead ?
           (max_message_bytes - overhead) / 6 : 0;
-      event = build_item (e.role, cut_utf8 (e.text, room));
+      event = build_text_message (e.role, cut_utf8 (e.text, room));
     }
     out.push_back (std::move (event));
   }

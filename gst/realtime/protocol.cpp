@@ -76,30 +76,157 @@ JsonObject *object_member (JsonObject *obj, const char *name)
   return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : nullptr;
 }
 
-/* The session fields shared by minting and session.update. */
-void add_session_fields (JsonBuilder *b, const SessionConfig &config,
-    bool with_model)
+void set_string (JsonBuilder *b, const char *name, const std::string &v)
 {
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "realtime");
-  if (with_model && !config.model.empty ()) {
-    json_builder_set_member_name (b, "model");
-    json_builder_add_string_value (b, config.model.c_str ());
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, v.c_str ());
+}
+
+/* Adds a JSON value given as text (already checked) as member name. */
+void set_json (JsonBuilder *b, const char *name, const std::string &json)
+{
+  JsonParser *parser = json_parser_new ();
+  if (json_parser_load_from_data (parser, json.data (), json.size (), nullptr)) {
+    json_builder_set_member_name (b, name);
+    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
   }
-  if (!config.instructions.empty ()) {
-    json_builder_set_member_name (b, "instructions");
-    json_builder_add_string_value (b, config.instructions.c_str ());
+  g_object_unref (parser);
+}
+
+/* The session fields shared by minting and session.update. `all`: the
+ * fields that are set; otherwise exactly `fields`, unset ones as the value
+ * that restores the default (or turns the feature off). */
+void add_session_fields (JsonBuilder *b, const SessionConfig &c,
+    bool with_model, unsigned fields)
+{
+  const bool all = fields == kSessionAll;
+  auto want = [&] (unsigned field, bool set) {
+    return (fields & field) && (set || !all);
+  };
+  set_string (b, "type", "realtime");
+  if (with_model && !c.model.empty ())
+    set_string (b, "model", c.model);
+  if (want (kSessionInstructions, !c.instructions.empty ()))
+    set_string (b, "instructions", c.instructions);
+  if (want (kSessionOutputModalities, !c.output_modality.empty ())) {
+    json_builder_set_member_name (b, "output_modalities");
+    json_builder_begin_array (b);
+    json_builder_add_string_value (b,
+        c.output_modality.empty () ? "audio" : c.output_modality.c_str ());
+    json_builder_end_array (b);
   }
-  if (!config.voice.empty ()) {
-    json_builder_set_member_name (b, "audio");
+  if (want (kSessionMaxOutputTokens, c.max_output_tokens.has_value ())) {
+    json_builder_set_member_name (b, "max_output_tokens");
+    if (c.max_output_tokens.value_or (0) > 0)
+      json_builder_add_int_value (b, *c.max_output_tokens);
+    else
+      json_builder_add_string_value (b, "inf");
+  }
+  if (want (kSessionTools, !c.tools.empty ()))
+    set_json (b, "tools", c.tools.empty () ? "[]" : c.tools);
+  if (want (kSessionToolChoice, !c.tool_choice.empty ())) {
+    const std::string &tc = c.tool_choice;
+    if (tc.empty () || tc == "auto" || tc == "none" || tc == "required") {
+      set_string (b, "tool_choice", tc.empty () ? "auto" : tc);
+    } else {
+      json_builder_set_member_name (b, "tool_choice");
+      json_builder_begin_object (b);
+      set_string (b, "type", "function");
+      set_string (b, "name", tc);
+      json_builder_end_object (b);
+    }
+  }
+
+  const bool in_td = want (kSessionTurnDetection,
+      c.turn_detection != TurnDetection::Default || c.vad_threshold ||
+      c.vad_prefix_padding_ms || c.vad_silence_duration_ms ||
+      !c.vad_eagerness.empty ());
+  const bool in_nr = want (kSessionNoiseReduction, !c.noise_reduction.empty ());
+  const bool in_tr = want (kSessionTranscription, !c.transcription_model.empty ());
+  const bool out_voice = (fields & kSessionVoice) && !c.voice.empty ();
+  const bool out_speed = want (kSessionSpeed, c.speed.has_value ());
+  if (!in_td && !in_nr && !in_tr && !out_voice && !out_speed)
+    return;
+  json_builder_set_member_name (b, "audio");
+  json_builder_begin_object (b);
+  if (in_td || in_nr || in_tr) {
+    json_builder_set_member_name (b, "input");
     json_builder_begin_object (b);
+    if (in_tr) {
+      json_builder_set_member_name (b, "transcription");
+      if (c.transcription_model.empty ()) {
+        json_builder_add_null_value (b);
+      } else {
+        json_builder_begin_object (b);
+        set_string (b, "model", c.transcription_model);
+        if (!c.transcription_language.empty ())
+          set_string (b, "language", c.transcription_language);
+        json_builder_end_object (b);
+      }
+    }
+    if (in_nr) {
+      json_builder_set_member_name (b, "noise_reduction");
+      if (c.noise_reduction.empty () || c.noise_reduction == "off") {
+        json_builder_add_null_value (b);
+      } else {
+        json_builder_begin_object (b);
+        set_string (b, "type", c.noise_reduction);
+        json_builder_end_object (b);
+      }
+    }
+    if (in_td) {
+      json_builder_set_member_name (b, "turn_detection");
+      if (c.turn_detection == TurnDetection::None) {
+        json_builder_add_null_value (b);
+      } else if (c.turn_detection == TurnDetection::SemanticVad) {
+        json_builder_begin_object (b);
+        set_string (b, "type", "semantic_vad");
+        if (!c.vad_eagerness.empty ())
+          set_string (b, "eagerness", c.vad_eagerness);
+        json_builder_end_object (b);
+      } else {
+        /* Default with tuning set means server VAD, the service's default. */
+        json_builder_begin_object (b);
+        set_string (b, "type", "server_vad");
+        if (c.vad_threshold) {
+          json_builder_set_member_name (b, "threshold");
+          json_builder_add_double_value (b, *c.vad_threshold);
+        }
+        if (c.vad_prefix_padding_ms) {
+          json_builder_set_member_name (b, "prefix_padding_ms");
+          json_builder_add_int_value (b, *c.vad_prefix_padding_ms);
+        }
+        if (c.vad_silence_duration_ms) {
+          json_builder_set_member_name (b, "silence_duration_ms");
+          json_builder_add_int_value (b, *c.vad_silence_duration_ms);
+        }
+        json_builder_end_object (b);
+      }
+    }
+    json_builder_end_object (b);
+  }
+  if (out_voice || out_speed) {
     json_builder_set_member_name (b, "output");
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "voice");
-    json_builder_add_string_value (b, config.voice.c_str ());
-    json_builder_end_object (b);
+    if (out_voice)
+      set_string (b, "voice", c.voice);
+    if (out_speed) {
+      json_builder_set_member_name (b, "speed");
+      json_builder_add_double_value (b, c.speed.value_or (1.0));
+    }
     json_builder_end_object (b);
   }
+  json_builder_end_object (b);
+}
+
+bool valid_tool_name (const std::string &name)
+{
+  if (name.empty () || name.size () > 64)
+    return false;
+  for (char ch : name)
+    if (!g_ascii_isalnum (ch) && ch != '_' && ch != '-')
+      return false;
+  return true;
 }
 
 }  // namespace
@@ -118,13 +245,14 @@ std::string build_client_secret_request (const SessionConfig &config,
   json_builder_end_object (b.get ());
   json_builder_set_member_name (b.get (), "session");
   json_builder_begin_object (b.get ());
-  add_session_fields (b.get (), config, true);
+  add_session_fields (b.get (), config, true, kSessionAll);
   json_builder_end_object (b.get ());
   json_builder_end_object (b.get ());
   return to_string (b.get ());
 }
 
-std::string build_session_update (const SessionConfig &config)
+std::string build_session_update (const SessionConfig &config,
+    unsigned fields)
 {
   BuilderPtr b (json_builder_new ());
   json_builder_begin_object (b.get ());
@@ -132,10 +260,83 @@ std::string build_session_update (const SessionConfig &config)
   json_builder_add_string_value (b.get (), "session.update");
   json_builder_set_member_name (b.get (), "session");
   json_builder_begin_object (b.get ());
-  add_session_fields (b.get (), config, false);
+  add_session_fields (b.get (), config, false, fields);
   json_builder_end_object (b.get ());
   json_builder_end_object (b.get ());
   return to_string (b.get ());
+}
+
+SessionConfig merge_session (const SessionConfig &base, const SessionConfig &over)
+{
+  SessionConfig m = base;
+  auto take = [] (std::string &to, const std::string &from) {
+    if (!from.empty ())
+      to = from;
+  };
+  take (m.model, over.model == SessionConfig ().model ? std::string () : over.model);
+  take (m.instructions, over.instructions);
+  take (m.voice, over.voice);
+  if (over.turn_detection != TurnDetection::Default)
+    m.turn_detection = over.turn_detection;
+  if (over.vad_threshold) m.vad_threshold = over.vad_threshold;
+  if (over.vad_prefix_padding_ms) m.vad_prefix_padding_ms = over.vad_prefix_padding_ms;
+  if (over.vad_silence_duration_ms)
+    m.vad_silence_duration_ms = over.vad_silence_duration_ms;
+  take (m.vad_eagerness, over.vad_eagerness);
+  take (m.noise_reduction, over.noise_reduction);
+  take (m.output_modality, over.output_modality);
+  if (over.max_output_tokens) m.max_output_tokens = over.max_output_tokens;
+  if (over.speed) m.speed = over.speed;
+  take (m.transcription_model, over.transcription_model);
+  take (m.transcription_language, over.transcription_language);
+  take (m.tools, over.tools);
+  take (m.tool_choice, over.tool_choice);
+  return m;
+}
+
+std::optional<std::string> check_tools (const std::string &json,
+    std::string *error)
+{
+  auto fail = [error] (const std::string &why) -> std::optional<std::string> {
+    if (error)
+      *error = why;
+    return std::nullopt;
+  };
+  JsonScanner scan;
+  scan.feed (json);
+  if (scan.finish () != JsonScanner::State::Complete)
+    return fail ("not JSON: " + scan.error ());
+  ParserPtr parser (json_parser_new ());
+  if (!json_parser_load_from_data (parser.get (), json.data (), json.size (), nullptr))
+    return fail ("not JSON");
+  JsonNode *root = json_parser_get_root (parser.get ());
+  if (!root || !JSON_NODE_HOLDS_ARRAY (root))
+    return fail ("not a JSON array of tools");
+  JsonArray *arr = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (arr); i++) {
+    const std::string at = "tool " + std::to_string (i) + ": ";
+    JsonNode *n = json_array_get_element (arr, i);
+    if (!JSON_NODE_HOLDS_OBJECT (n))
+      return fail (at + "not an object");
+    JsonObject *t = json_node_get_object (n);
+    if (string_member (t, "type") != "function")
+      return fail (at + "\"type\" must be \"function\"");
+    std::string name = string_member (t, "name");
+    if (!valid_tool_name (name))
+      return fail (at + "\"name\" must be 1-64 letters, digits, '_' or '-'");
+    JsonNode *d = json_object_get_member (t, "description");
+    if (d && (!JSON_NODE_HOLDS_VALUE (d) || json_node_get_value_type (d) != G_TYPE_STRING))
+      return fail (at + "\"description\" must be a string");
+    if (json_object_has_member (t, "parameters") && !object_member (t, "parameters"))
+      return fail (at + "\"parameters\" must be a JSON schema object");
+    for (guint j = 0; j < i; j++)
+      if (string_member (json_array_get_object_element (arr, j), "name") == name)
+        return fail (at + "the name \"" + name + "\" is used twice");
+  }
+  gchar *text = json_to_string (root, FALSE);
+  std::string out (text);
+  g_free (text);
+  return out;
 }
 
 std::optional<ClientSecret> parse_client_secret (const std::string &body,

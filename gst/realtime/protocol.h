@@ -9,21 +9,67 @@
 
 namespace rt {
 
+/* Turn detection as the session takes it. Default leaves the service's own
+ * (server VAD); None is `null` (manual turns). */
+enum class TurnDetection { Default, ServerVad, SemanticVad, None };
+
 /* What a session is created with (minting) and updated to (session.update).
- * Empty strings mean "leave the service's default". */
+ * Empty strings and unset optionals mean "leave the service's default". */
 struct SessionConfig {
   std::string model = "gpt-realtime";
   std::string instructions;
   std::string voice;
+  TurnDetection turn_detection = TurnDetection::Default;
+  std::optional<double> vad_threshold;          /* server VAD, 0..1 */
+  std::optional<int> vad_prefix_padding_ms;     /* server VAD */
+  std::optional<int> vad_silence_duration_ms;   /* server VAD */
+  std::string vad_eagerness;                    /* semantic VAD: low, medium, high, auto */
+  std::string noise_reduction;                  /* off, near_field, far_field */
+  std::string output_modality;                  /* audio or text */
+  std::optional<int> max_output_tokens;         /* 0: "inf" */
+  std::optional<double> speed;                  /* 0.25..1.5 */
+  std::string transcription_model;              /* input transcription; "" = off */
+  std::string transcription_language;
+  std::string tools;                            /* a JSON array (check_tools) */
+  std::string tool_choice;                      /* auto, none, required, or a function name */
 };
+
+/* The groups of session fields, for updates that carry only what changed. */
+enum SessionField : unsigned {
+  kSessionInstructions = 1u << 0,
+  kSessionVoice = 1u << 1,
+  kSessionTurnDetection = 1u << 2,
+  kSessionNoiseReduction = 1u << 3,
+  kSessionOutputModalities = 1u << 4,
+  kSessionMaxOutputTokens = 1u << 5,
+  kSessionSpeed = 1u << 6,
+  kSessionTranscription = 1u << 7,
+  kSessionTools = 1u << 8,
+  kSessionToolChoice = 1u << 9,
+  kSessionAll = (1u << 10) - 1,
+};
+
+/* Overlays the fields of `over` that are set onto base (the provider's
+ * settings under an element's). */
+SessionConfig merge_session (const SessionConfig &base, const SessionConfig &over);
+
+/* Checks a `tools` property value: a JSON array of function tools, each
+ * {"type":"function","name":...} with a name of 1-64 letters, digits, '_'
+ * or '-', an optional string "description" and an optional object
+ * "parameters". Returns the array re-serialised, or nullopt with *error. */
+std::optional<std::string> check_tools (const std::string &json,
+    std::string *error);
 
 /* Body of POST /v1/realtime/client_secrets. */
 std::string build_client_secret_request (const SessionConfig &config,
     int ttl_seconds);
 
 /* A session.update client event carrying the settings that can change
- * mid-call (everything but the model). */
-std::string build_session_update (const SessionConfig &config);
+ * mid-call (everything but the model). With kSessionAll, the fields that
+ * are set; otherwise exactly the fields named, unset ones as the value
+ * that restores the default or turns the feature off. */
+std::string build_session_update (const SessionConfig &config,
+    unsigned fields = kSessionAll);
 
 struct ClientSecret {
   std::string value;          /* ek_... */

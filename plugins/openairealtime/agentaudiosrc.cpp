@@ -57,6 +57,16 @@ void gst_agent_audio_src_push (GstAgentAudioSrc *self, GstBuffer *buffer)
   g_mutex_unlock (&self->lock);
 }
 
+guint64 gst_agent_audio_src_flush (GstAgentAudioSrc *self)
+{
+  g_mutex_lock (&self->lock);
+  gsize queued = gst_adapter_available (self->queue);
+  gst_adapter_clear (self->queue);
+  self->playing_out = FALSE;
+  g_mutex_unlock (&self->lock);
+  return queued / kBytesPerSample;
+}
+
 void gst_agent_audio_src_get_counters (GstAgentAudioSrc *self,
     guint64 *dropped_samples, guint64 *silent_samples)
 {

@@ -16,6 +16,10 @@ G_DECLARE_FINAL_TYPE (GstAgentAudioSrc, gst_agent_audio_src, GST, AGENT_AUDIO_SR
 /* Queues decoded agent audio (S16LE, 48 kHz, mono). Any thread. */
 void gst_agent_audio_src_push (GstAgentAudioSrc *src, GstBuffer *buffer);
 
+/* Drops every queued sample at once (barge-in); the next block is
+ * silence. Returns the samples dropped. Any thread. */
+guint64 gst_agent_audio_src_flush (GstAgentAudioSrc *src);
+
 /* Samples dropped because too much was queued, and silence inserted. */
 void gst_agent_audio_src_get_counters (GstAgentAudioSrc *src,
     guint64 *dropped_samples, guint64 *silent_samples);

@@ -29,7 +29,28 @@ enum {
   PROP_VOICE,
   PROP_TOKEN_TTL,
   PROP_SECRETS_MINTED,
+  PROP_API_FLAVOR,
 };
+
+static GType api_flavor_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { (gint) rt::ApiFlavor::Auto, "Azure OpenAI for *.openai.azure.com, "
+      "*.cognitiveservices.azure.com and bases ending in /openai; OpenAI "
+      "otherwise", "auto" },
+    { (gint) rt::ApiFlavor::OpenAI, "OpenAI: {api-base}/v1/realtime, "
+      "Authorization: Bearer", "openai" },
+    { (gint) rt::ApiFlavor::Azure, "Azure OpenAI (GA): "
+      "{api-base}/openai/v1/realtime, api-key header; model is the deployment "
+      "name", "azure" },
+    { 0, nullptr, nullptr },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstOpenAIRealtimeApiFlavor",
+            values));
+  return type;
+}
 
 #define gst_ephemeral_token_provider_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstEphemeralTokenProvider, gst_ephemeral_token_provider,
@@ -75,6 +96,7 @@ gst_ephemeral_token_provider_set_property (GObject *object, guint prop_id,
       case PROP_INSTRUCTIONS: st.session.instructions = s; break;
       case PROP_VOICE: st.session.voice = s; break;
       case PROP_TOKEN_TTL: st.ttl_seconds = g_value_get_int (value); break;
+      case PROP_API_FLAVOR: st.flavor = (rt::ApiFlavor) g_value_get_enum (value); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
     }
   });
@@ -96,6 +118,7 @@ gst_ephemeral_token_provider_get_property (GObject *object, guint prop_id,
       break;
     case PROP_VOICE: g_value_set_string (value, st.session.voice.c_str ()); break;
     case PROP_TOKEN_TTL: g_value_set_int (value, st.ttl_seconds); break;
+    case PROP_API_FLAVOR: g_value_set_enum (value, (gint) st.flavor); break;
     case PROP_SECRETS_MINTED: g_value_set_uint (value, minter_of (self).minted ()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
@@ -164,7 +187,15 @@ gst_ephemeral_token_provider_class_init (GstEphemeralTokenProviderClass *klass)
       g_param_spec_string ("api-base", "API base URL",
           "Base URL of the realtime service; secrets are minted at "
           "{api-base}/v1/realtime/client_secrets and calls posted to "
-          "{api-base}/v1/realtime/calls", DEFAULT_API_BASE, rw));
+          "{api-base}/v1/realtime/calls (Azure OpenAI: the resource's URL, "
+          "e.g. https://NAME.openai.azure.com, see api-flavor)",
+          DEFAULT_API_BASE, rw));
+  g_object_class_install_property (gobject_class, PROP_API_FLAVOR,
+      g_param_spec_enum ("api-flavor", "API flavor",
+          "Which service api-base is: OpenAI, or Azure OpenAI (paths under "
+          "/openai/v1/realtime, the key sent as an api-key header, model = "
+          "the deployment's name)", api_flavor_get_type (),
+          (gint) rt::ApiFlavor::Auto, rw));
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "The realtime model the secrets are minted for (it cannot change "

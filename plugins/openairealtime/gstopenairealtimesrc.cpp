@@ -1,18 +1,58 @@
 #include "gstopenairealtimesrc.h"
 
 #include "agentaudiosrc.h"
+#include "agenttextsrc.h"
 #include "realtimelink.h"
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 
 GST_DEBUG_CATEGORY_STATIC (src_debug);
 #define GST_CAT_DEFAULT src_debug
+
+/* Where the conversation's text goes: shared with the call's callbacks,
+ * which may outlive the element briefly. */
+struct TextOut {
+  std::mutex lock;
+  GstAgentTextSrc *src = nullptr;  /* under lock; a reference */
+  guint roles = 3;                 /* under lock: GstOpenAIRealtimeTextRoles */
+  bool prefix = true;              /* under lock */
+  std::atomic<guint64> interrupted { 0 };  /* samples dropped by barge-in */
+
+  void push (const rt::Transcript &t)
+  {
+    if (!t.final || t.text.empty ())
+      return;
+    const bool user = t.role == "user";
+    std::lock_guard<std::mutex> l (lock);
+    if (!src || !(roles & (user ? 1u : 2u)))
+      return;
+    std::string text = prefix ? (user ? "User: " : "Agent: ") + t.text : t.text;
+    gst_agent_text_src_push (src, text.c_str ());
+  }
+};
 
 struct _GstOpenAIRealtimeSrc {
   GstBin parent;
   RealtimeLink *link;
   GstAgentAudioSrc *audio;
+  std::shared_ptr<TextOut> *text;
 };
+
+GType gst_openai_realtime_text_roles_get_type (void)
+{
+  static GType type = 0;
+  static const GFlagsValue values[] = {
+    { 1, "The user's speech (needs transcription-model)", "user" },
+    { 2, "The agent's speech and text", "assistant" },
+    { 0, nullptr, nullptr },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_flags_register_static (
+            "GstOpenAIRealtimeTextRoles", values));
+  return type;
+}
 
 enum {
   PROP_0,
@@ -21,7 +61,10 @@ enum {
   PROP_EVENTS_UNKNOWN,
   PROP_EVENTS_REASSEMBLED,
   PROP_EVENTS_OVERSIZED,
-  PROP_SILENCE_INSERTED
+  PROP_SILENCE_INSERTED,
+  PROP_AUDIO_INTERRUPTED,
+  PROP_TEXT_ROLES,
+  PROP_TEXT_PREFIX,
 };
 
 #define gst_openai_realtime_src_parent_class parent_class
@@ -36,6 +79,9 @@ static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
     GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("audio/x-raw, format=S16LE, rate=48000, channels=1, "
         "layout=interleaved"));
+
+static GstStaticPadTemplate text_template = GST_STATIC_PAD_TEMPLATE ("text",
+    GST_PAD_SRC, GST_PAD_REQUEST, GST_STATIC_CAPS ("text/x-raw, format=utf8"));
 
 static void gst_openai_realtime_src_get_property (GObject *object, guint prop_id,
     GValue *value, GParamSpec *pspec)
@@ -60,15 +106,102 @@ static void gst_openai_realtime_src_get_property (GObject *object, guint prop_id
       gst_agent_audio_src_get_counters (self->audio, nullptr, &silent);
       g_value_set_uint64 (value, silent);
       break;
+    case PROP_AUDIO_INTERRUPTED: g_value_set_uint64 (value, (*self->text)->interrupted.load ());
+      break;
+    case PROP_TEXT_ROLES: {
+      std::lock_guard<std::mutex> l ((*self->text)->lock);
+      g_value_set_flags (value, (*self->text)->roles);
+      break;
+    }
+    case PROP_TEXT_PREFIX: {
+      std::lock_guard<std::mutex> l ((*self->text)->lock);
+      g_value_set_boolean (value, (*self->text)->prefix);
+      break;
+    }
     default:
       if (!self->link->get_property (prop_id, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
+static void gst_openai_realtime_src_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
+{
+  auto *self = GST_OPENAI_REALTIME_SRC (object);
+  TextOut &text = **self->text;
+  switch (prop_id) {
+    case PROP_TEXT_ROLES: {
+      std::lock_guard<std::mutex> l (text.lock);
+      text.roles = g_value_get_flags (value);
+      break;
+    }
+    case PROP_TEXT_PREFIX: {
+      std::lock_guard<std::mutex> l (text.lock);
+      text.prefix = g_value_get_boolean (value);
+      break;
+    }
+    default:
+      /* The shared properties: RealtimeLink's handler. */
+      RealtimeLink::set_property_any (object, prop_id, value, pspec);
+  }
+}
+
+static GstPad *gst_openai_realtime_src_request_new_pad (GstElement *element,
+    GstPadTemplate *templ, const gchar *name, const GstCaps *caps)
+{
+  auto *self = GST_OPENAI_REALTIME_SRC (element);
+  TextOut &out = **self->text;
+  auto *text = GST_AGENT_TEXT_SRC (g_object_new (GST_TYPE_AGENT_TEXT_SRC,
+          "name", "agent-text", nullptr));
+  {
+    std::lock_guard<std::mutex> l (out.lock);
+    if (out.src) {
+      GST_WARNING_OBJECT (self, "there is only one text pad");
+      gst_object_unref (gst_object_ref_sink (text));
+      return nullptr;
+    }
+    out.src = GST_AGENT_TEXT_SRC (gst_object_ref (text));
+  }
+  gst_bin_add (GST_BIN (self), GST_ELEMENT (text));
+  GstPad *target = gst_element_get_static_pad (GST_ELEMENT (text), "src");
+  GstPad *ghost = gst_ghost_pad_new_from_template ("text", target, templ);
+  gst_object_unref (target);
+  gst_pad_set_active (ghost, TRUE);
+  gst_element_add_pad (element, ghost);
+  gst_element_sync_state_with_parent (GST_ELEMENT (text));
+  return ghost;
+}
+
+static void gst_openai_realtime_src_release_pad (GstElement *element, GstPad *pad)
+{
+  auto *self = GST_OPENAI_REALTIME_SRC (element);
+  TextOut &out = **self->text;
+  GstAgentTextSrc *text;
+  {
+    std::lock_guard<std::mutex> l (out.lock);
+    text = out.src;
+    out.src = nullptr;
+  }
+  gst_pad_set_active (pad, FALSE);
+  gst_element_remove_pad (element, pad);
+  if (text) {
+    gst_element_set_state (GST_ELEMENT (text), GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self), GST_ELEMENT (text));
+    gst_object_unref (text);
+  }
+}
+
 static void gst_openai_realtime_src_finalize (GObject *object)
 {
-  delete GST_OPENAI_REALTIME_SRC (object)->link;
+  auto *self = GST_OPENAI_REALTIME_SRC (object);
+  delete self->link;
+  {
+    std::lock_guard<std::mutex> l ((*self->text)->lock);
+    if ((*self->text)->src)
+      gst_object_unref ((*self->text)->src);
+    (*self->text)->src = nullptr;
+  }
+  delete self->text;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -84,6 +217,14 @@ static void gst_openai_realtime_src_init (GstOpenAIRealtimeSrc *self)
   self->link->on_audio = [audio] (GstBuffer *buffer) {
     gst_agent_audio_src_push (audio.get (), buffer);
   };
+  self->text = new std::shared_ptr<TextOut> (std::make_shared<TextOut> ());
+  std::shared_ptr<TextOut> text = *self->text;
+  self->link->on_interrupt = [audio, text] {
+    guint64 n = gst_agent_audio_src_flush (audio.get ());
+    text->interrupted += n;
+    GST_DEBUG ("barge-in: %" G_GUINT64_FORMAT " samples of agent audio dropped", n);
+  };
+  self->link->on_transcript = [text] (const rt::Transcript &t) { text->push (t); };
   gst_bin_add (GST_BIN (self), GST_ELEMENT (self->audio));
   GstPad *target = gst_element_get_static_pad (GST_ELEMENT (self->audio), "src");
   GstPad *ghost = gst_ghost_pad_new_from_template ("audio", target,
@@ -97,7 +238,10 @@ static void gst_openai_realtime_src_class_init (GstOpenAIRealtimeSrcClass *klass
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   gobject_class->get_property = gst_openai_realtime_src_get_property;
+  gobject_class->set_property = gst_openai_realtime_src_set_property;
   gobject_class->finalize = gst_openai_realtime_src_finalize;
+  element_class->request_new_pad = gst_openai_realtime_src_request_new_pad;
+  element_class->release_pad = gst_openai_realtime_src_release_pad;
 
   const auto ro = (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property (gobject_class, PROP_EVENTS_RECEIVED,
@@ -123,9 +267,27 @@ static void gst_openai_realtime_src_class_init (GstOpenAIRealtimeSrcClass *klass
       g_param_spec_uint64 ("silence-inserted", "Silence inserted",
           "Samples of silence played out because no agent audio was there", 0,
           G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_AUDIO_INTERRUPTED,
+      g_param_spec_uint64 ("audio-interrupted", "Audio interrupted",
+          "Samples of agent audio dropped because the user barged in (or the "
+          "output was cleared)", 0, G_MAXUINT64, 0, ro));
+  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property (gobject_class, PROP_TEXT_ROLES,
+      g_param_spec_flags ("text-roles", "Text roles",
+          "Whose words the text pad carries (final transcripts): the user's "
+          "(with transcription-model set) and the agent's",
+          gst_openai_realtime_text_roles_get_type (), 3, rw));
+  g_object_class_install_property (gobject_class, PROP_TEXT_PREFIX,
+      g_param_spec_boolean ("text-prefix", "Text prefix",
+          "Start each text buffer with \"User: \" or \"Agent: \"", TRUE, rw));
   RealtimeLink::install (element_class);
+  /* install() took set_property for the shared ones: the element's own
+   * handler forwards those. */
+  gobject_class->set_property = gst_openai_realtime_src_set_property;
 
   gst_element_class_add_static_pad_template (element_class, &audio_template);
+  gst_element_class_add_static_pad_template (element_class, &text_template);
   gst_element_class_set_static_metadata (element_class,
       "OpenAI Realtime source", "Source/Audio/Network/WebRTC",
       "Gives an OpenAI Realtime agent's voice as live raw audio (48 kHz) and "

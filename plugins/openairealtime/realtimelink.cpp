@@ -28,8 +28,39 @@ enum {
   PROP_HTTP_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
   PROP_RECONNECTS,
+  /* The session: applied at the start and, when changed, mid-call. */
+  PROP_INSTRUCTIONS,
+  PROP_VOICE,
+  PROP_TURN_DETECTION,
+  PROP_VAD_THRESHOLD,
+  PROP_VAD_PREFIX_PADDING,
+  PROP_VAD_SILENCE_DURATION,
+  PROP_VAD_EAGERNESS,
+  PROP_NOISE_REDUCTION,
+  PROP_OUTPUT_MODALITIES,
+  PROP_MAX_OUTPUT_TOKENS,
+  PROP_SPEED,
+  PROP_TRANSCRIPTION_MODEL,
+  PROP_LANGUAGE,
+  PROP_TOOLS,
+  PROP_TOOL_CHOICE,
+  PROP_STATS,
   N_PROPS
 };
+
+/* Enum nicks are what the properties take; values map to the wire's words. */
+const char *const kEagerness[] = { "", "auto", "low", "medium", "high" };
+const char *const kNoiseReduction[] = { "", "off", "near_field", "far_field" };
+const char *const kModality[] = { "", "audio", "text" };
+
+template <std::size_t N> int index_of (const char *const (&words)[N],
+    const std::string &w)
+{
+  for (std::size_t i = 0; i < N; i++)
+    if (w == words[i])
+      return (int) i;
+  return 0;
+}
 
 GQuark link_quark;
 
@@ -37,6 +68,43 @@ gboolean send_event_action (GstElement *element, const gchar *json)
 {
   RealtimeLink *link = RealtimeLink::of (element);
   return link && link->send_event (json);
+}
+
+gboolean send_text_action (GstElement *element, const gchar *text,
+    gboolean respond)
+{
+  RealtimeLink *link = RealtimeLink::of (element);
+  return link && link->send_text (text, respond);
+}
+
+gboolean create_response_action (GstElement *element)
+{
+  RealtimeLink *link = RealtimeLink::of (element);
+  return link && link->send_simple ("response.create");
+}
+
+gboolean cancel_response_action (GstElement *element)
+{
+  RealtimeLink *link = RealtimeLink::of (element);
+  return link && link->send_simple ("response.cancel");
+}
+
+gboolean clear_audio_action (GstElement *element)
+{
+  RealtimeLink *link = RealtimeLink::of (element);
+  return link && link->clear_audio ();
+}
+
+gboolean function_result_action (GstElement *element, const gchar *call_id,
+    const gchar *output)
+{
+  RealtimeLink *link = RealtimeLink::of (element);
+  return link && link->function_result (call_id, output);
+}
+
+GType register_enum (const char *name, const GEnumValue *values)
+{
+  return g_enum_register_static (name, values);
 }
 
 /* One call per outermost bin and session name. The bin gets a serial
@@ -84,6 +152,42 @@ gst_openai_realtime_connection_state_get_type (void)
   }
   return type;
 }
+
+#define DEFINE_ENUM_TYPE(func, TypeName, ...)                            \
+  GType func (void)                                                      \
+  {                                                                      \
+    static GType type = 0;                                               \
+    static const GEnumValue values[] = { __VA_ARGS__, { 0, nullptr, nullptr } }; \
+    if (g_once_init_enter (&type))                                       \
+      g_once_init_leave (&type, register_enum (TypeName, values));       \
+    return type;                                                         \
+  }
+
+DEFINE_ENUM_TYPE (gst_openai_realtime_turn_detection_get_type,
+    "GstOpenAIRealtimeTurnDetection",
+    { (gint) rt::TurnDetection::Default, "The service's default (server VAD)",
+      "default" },
+    { (gint) rt::TurnDetection::ServerVad, "Voice activity detection by "
+      "loudness (server_vad)", "server-vad" },
+    { (gint) rt::TurnDetection::SemanticVad, "Turns ended by what was said "
+      "(semantic_vad)", "semantic-vad" },
+    { (gint) rt::TurnDetection::None, "No turn detection: the application "
+      "commits the audio and asks for responses", "none" })
+DEFINE_ENUM_TYPE (gst_openai_realtime_eagerness_get_type,
+    "GstOpenAIRealtimeEagerness",
+    { 0, "The service's default", "default" },
+    { 1, "auto", "auto" }, { 2, "Waits longest", "low" },
+    { 3, "medium", "medium" }, { 4, "Answers soonest", "high" })
+DEFINE_ENUM_TYPE (gst_openai_realtime_noise_reduction_get_type,
+    "GstOpenAIRealtimeNoiseReduction",
+    { 0, "The service's default (off)", "default" }, { 1, "Off", "off" },
+    { 2, "For a close microphone (headset)", "near-field" },
+    { 3, "For a distant microphone (laptop, room)", "far-field" })
+DEFINE_ENUM_TYPE (gst_openai_realtime_modality_get_type,
+    "GstOpenAIRealtimeModality",
+    { 0, "The service's default (audio)", "default" },
+    { 1, "Speech with its transcript", "audio" },
+    { 2, "Text only", "text" })
 
 /* Holds only a weak reference: the call may outlive an element briefly. */
 class RealtimeLink::Observer : public rt::CallObserver {
@@ -157,6 +261,52 @@ class RealtimeLink::Observer : public rt::CallObserver {
     if (audio_)
       audio_ (buffer);
   }
+
+  void on_interrupt () override
+  {
+    if (interrupt_)
+      interrupt_ ();
+  }
+
+  void on_transcript (const rt::Transcript &t, bool announce) override
+  {
+    if (transcript_)
+      transcript_ (t);
+    GstElement *e = GST_ELEMENT (g_weak_ref_get (&element_));
+    if (!e)
+      return;
+    g_signal_emit_by_name (e, "transcript", t.role.c_str (), t.item_id.c_str (),
+        t.text.c_str (), (gboolean) t.final);
+    if (announce) {
+      GstStructure *s = gst_structure_new ("openai-realtime-transcript",
+          "role", G_TYPE_STRING, t.role.c_str (),
+          "item-id", G_TYPE_STRING, t.item_id.c_str (),
+          "text", G_TYPE_STRING, t.text.c_str (),
+          "final", G_TYPE_BOOLEAN, (gboolean) t.final, nullptr);
+      gst_element_post_message (e, gst_message_new_element (GST_OBJECT (e), s));
+    }
+    gst_object_unref (e);
+  }
+
+  void on_function_call (const rt::FunctionCall &c, bool announce) override
+  {
+    GstElement *e = GST_ELEMENT (g_weak_ref_get (&element_));
+    if (!e)
+      return;
+    g_signal_emit_by_name (e, "function-call", c.call_id.c_str (),
+        c.name.c_str (), c.arguments.c_str ());
+    if (announce) {
+      GstStructure *s = gst_structure_new ("openai-realtime-function-call",
+          "call-id", G_TYPE_STRING, c.call_id.c_str (),
+          "name", G_TYPE_STRING, c.name.c_str (),
+          "arguments", G_TYPE_STRING, c.arguments.c_str (), nullptr);
+      gst_element_post_message (e, gst_message_new_element (GST_OBJECT (e), s));
+    }
+    gst_object_unref (e);
+  }
+
+  std::function<void ()> interrupt_;
+  std::function<void (const rt::Transcript &)> transcript_;
 
  private:
   GWeakRef element_;
@@ -316,6 +466,88 @@ void RealtimeLink::install (GstElementClass *element_class)
           0, G_MAXUINT64, 0,
           (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
+  /* The session. Changes reach a running call at once (session.update). */
+  const auto live = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property (klass, first_prop + PROP_INSTRUCTIONS,
+      g_param_spec_string ("instructions", "Instructions",
+          "The agent's system instructions (over the token provider's); a "
+          "change mid-call is sent at once", nullptr, live));
+  g_object_class_install_property (klass, first_prop + PROP_VOICE,
+      g_param_spec_string ("voice", "Voice",
+          "The agent's voice (alloy, ash, ballad, coral, echo, sage, shimmer, "
+          "verse, marin, cedar); can change only until the agent first speaks "
+          "in a call", nullptr, live));
+  g_object_class_install_property (klass, first_prop + PROP_TURN_DETECTION,
+      g_param_spec_enum ("turn-detection", "Turn detection",
+          "How the service decides that the user has finished speaking: "
+          "server-vad (loudness; tuned by vad-threshold, vad-prefix-padding, "
+          "vad-silence-duration), semantic-vad (meaning; tuned by "
+          "vad-eagerness) or none (the application asks for responses)",
+          gst_openai_realtime_turn_detection_get_type (),
+          (gint) rt::TurnDetection::Default, live));
+  g_object_class_install_property (klass, first_prop + PROP_VAD_THRESHOLD,
+      g_param_spec_double ("vad-threshold", "VAD threshold",
+          "Server VAD activation threshold, 0..1 (higher needs louder "
+          "speech); -1: the service's default", -1, 1, -1, live));
+  g_object_class_install_property (klass, first_prop + PROP_VAD_PREFIX_PADDING,
+      g_param_spec_int ("vad-prefix-padding", "VAD prefix padding",
+          "Server VAD: milliseconds of audio kept from before speech was "
+          "detected; -1: the service's default", -1, 10000, -1, live));
+  g_object_class_install_property (klass, first_prop + PROP_VAD_SILENCE_DURATION,
+      g_param_spec_int ("vad-silence-duration", "VAD silence duration",
+          "Server VAD: milliseconds of silence that end the user's turn; -1: "
+          "the service's default", -1, 10000, -1, live));
+  g_object_class_install_property (klass, first_prop + PROP_VAD_EAGERNESS,
+      g_param_spec_enum ("vad-eagerness", "Semantic VAD eagerness",
+          "Semantic VAD: how soon the agent answers",
+          gst_openai_realtime_eagerness_get_type (), 0, live));
+  g_object_class_install_property (klass, first_prop + PROP_NOISE_REDUCTION,
+      g_param_spec_enum ("noise-reduction", "Noise reduction",
+          "Noise reduction of the user's audio by the service, for the kind "
+          "of microphone", gst_openai_realtime_noise_reduction_get_type (), 0,
+          live));
+  g_object_class_install_property (klass, first_prop + PROP_OUTPUT_MODALITIES,
+      g_param_spec_enum ("output-modalities", "Output modalities",
+          "What the agent answers with: speech (with its transcript) or text "
+          "only", gst_openai_realtime_modality_get_type (), 0, live));
+  g_object_class_install_property (klass, first_prop + PROP_MAX_OUTPUT_TOKENS,
+      g_param_spec_int ("max-output-tokens", "Maximum output tokens",
+          "Most tokens in one response, 1..4096; 0: no limit (\"inf\"); -1: "
+          "the service's default", -1, 4096, -1, live));
+  g_object_class_install_property (klass, first_prop + PROP_SPEED,
+      g_param_spec_double ("speed", "Speed",
+          "Speaking speed of the agent, 0.25..1.5; 0: the service's default",
+          0, 1.5, 0, live));
+  g_object_class_install_property (klass, first_prop + PROP_TRANSCRIPTION_MODEL,
+      g_param_spec_string ("transcription-model", "Transcription model",
+          "Transcribe the user's speech with this model (e.g. "
+          "gpt-4o-mini-transcribe), reported by the transcript signal and "
+          "message; unset: no transcription of the user", nullptr, live));
+  g_object_class_install_property (klass, first_prop + PROP_LANGUAGE,
+      g_param_spec_string ("language", "Language",
+          "The user's language for transcription (ISO-639-1, e.g. en), a hint",
+          nullptr, live));
+  g_object_class_install_property (klass, first_prop + PROP_TOOLS,
+      g_param_spec_string ("tools", "Tools",
+          "Functions the agent may call, as a JSON array of "
+          "{\"type\":\"function\",\"name\",\"description\",\"parameters\"}; "
+          "checked when set (an invalid value is refused with a warning). "
+          "Calls arrive by the function-call signal; answer with "
+          "function-result", nullptr, live));
+  g_object_class_install_property (klass, first_prop + PROP_TOOL_CHOICE,
+      g_param_spec_string ("tool-choice", "Tool choice",
+          "auto, none, required, or the name of one function to call",
+          nullptr, live));
+  g_object_class_install_property (klass, first_prop + PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Statistics of the call (never its content): state, call id, "
+          "time to connect, time connected, reconnects, faults by category, "
+          "secrets, audio packets, bytes, loss, jitter and round trip, events "
+          "in and out by type, tokens used, and the element's own counters",
+          GST_TYPE_STRUCTURE,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
   /**
    * server-event:
    * @type: the event's "type"
@@ -340,14 +572,168 @@ void RealtimeLink::install (GstElementClass *element_class)
       (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
       G_CALLBACK (send_event_action), nullptr, nullptr, nullptr,
       G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+  /**
+   * transcript:
+   * @role: "user" or "assistant"
+   * @item_id: the conversation item the text belongs to
+   * @text: a delta, or the whole text when @final
+   * @final: TRUE for the complete text of the item
+   *
+   * The conversation as text, from an internal thread: the agent's speech
+   * and text replies, and the user's speech when transcription-model is set.
+   * Also posted as an element message "openai-realtime-transcript" (fields
+   * role, item-id, text, final) by one element of the call.
+   */
+  g_signal_new ("transcript", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+      nullptr, G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+      G_TYPE_BOOLEAN);
+  /**
+   * function-call:
+   * @call_id: to give back with function-result
+   * @name: the function's name, one of the tools property's
+   * @arguments: JSON text of the arguments, as the model wrote them
+   *
+   * The agent asks for a function to be run. Also posted as an element
+   * message "openai-realtime-function-call" (fields call-id, name,
+   * arguments).
+   */
+  g_signal_new ("function-call", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+      nullptr, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  const auto action = (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION);
+  /* send-text (text, respond): a user message; respond asks for a reply. */
+  g_signal_new_class_handler ("send-text", type, action,
+      G_CALLBACK (send_text_action), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
+  /* create-response (): asks the agent to respond now. */
+  g_signal_new_class_handler ("create-response", type, action,
+      G_CALLBACK (create_response_action), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 0);
+  /* cancel-response (): stops the response in progress. */
+  g_signal_new_class_handler ("cancel-response", type, action,
+      G_CALLBACK (cancel_response_action), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 0);
+  /* clear-audio (): cancels the response and silences the agent at once
+   * (the service's output audio and what this element still holds). */
+  g_signal_new_class_handler ("clear-audio", type, action,
+      G_CALLBACK (clear_audio_action), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 0);
+  /* function-result (call_id, output): the result of a function-call; the
+   * agent then goes on. */
+  g_signal_new_class_handler ("function-result", type, action,
+      G_CALLBACK (function_result_action), nullptr, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+unsigned RealtimeLink::set_session_property (guint id, const GValue *value)
+{
+  rt::SessionConfig &c = session_;
+  const char *s = G_VALUE_HOLDS_STRING (value) ? g_value_get_string (value) : nullptr;
+  std::string str = s ? s : "";
+  switch (id) {
+    case PROP_INSTRUCTIONS: c.instructions = str; return rt::kSessionInstructions;
+    case PROP_VOICE: c.voice = str; return rt::kSessionVoice;
+    case PROP_TURN_DETECTION:
+      c.turn_detection = (rt::TurnDetection) g_value_get_enum (value);
+      return rt::kSessionTurnDetection;
+    case PROP_VAD_THRESHOLD: {
+      double v = g_value_get_double (value);
+      c.vad_threshold = v < 0 ? std::nullopt : std::optional<double> (v);
+      return rt::kSessionTurnDetection;
+    }
+    case PROP_VAD_PREFIX_PADDING: {
+      int v = g_value_get_int (value);
+      c.vad_prefix_padding_ms = v < 0 ? std::nullopt : std::optional<int> (v);
+      return rt::kSessionTurnDetection;
+    }
+    case PROP_VAD_SILENCE_DURATION: {
+      int v = g_value_get_int (value);
+      c.vad_silence_duration_ms = v < 0 ? std::nullopt : std::optional<int> (v);
+      return rt::kSessionTurnDetection;
+    }
+    case PROP_VAD_EAGERNESS:
+      c.vad_eagerness = kEagerness[g_value_get_enum (value)];
+      return rt::kSessionTurnDetection;
+    case PROP_NOISE_REDUCTION:
+      c.noise_reduction = kNoiseReduction[g_value_get_enum (value)];
+      return rt::kSessionNoiseReduction;
+    case PROP_OUTPUT_MODALITIES:
+      c.output_modality = kModality[g_value_get_enum (value)];
+      return rt::kSessionOutputModalities;
+    case PROP_MAX_OUTPUT_TOKENS: {
+      int v = g_value_get_int (value);
+      c.max_output_tokens = v < 0 ? std::nullopt : std::optional<int> (v);
+      return rt::kSessionMaxOutputTokens;
+    }
+    case PROP_SPEED: {
+      double v = g_value_get_double (value);
+      if (v > 0 && v < 0.25) {
+        GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS,
+            ("speed %.2f is below the service's minimum of 0.25: ignored", v),
+            (nullptr));
+        return 0;
+      }
+      c.speed = v <= 0 ? std::nullopt : std::optional<double> (v);
+      return rt::kSessionSpeed;
+    }
+    case PROP_TRANSCRIPTION_MODEL:
+      c.transcription_model = str;
+      return rt::kSessionTranscription;
+    case PROP_LANGUAGE:
+      c.transcription_language = str;
+      return rt::kSessionTranscription;
+    case PROP_TOOLS: {
+      if (str.empty ()) {
+        c.tools.clear ();
+        return rt::kSessionTools;
+      }
+      std::string why;
+      auto tools = rt::check_tools (str, &why);
+      if (!tools) {
+        GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS,
+            ("The tools property was not changed: %s", why.c_str ()), (nullptr));
+        return 0;
+      }
+      c.tools = *tools;
+      return rt::kSessionTools;
+    }
+    case PROP_TOOL_CHOICE: c.tool_choice = str; return rt::kSessionToolChoice;
+  }
+  return 0;
+}
+
+/* Sends what changed to a running call; otherwise the call starts with it. */
+void RealtimeLink::apply_session (unsigned changed)
+{
+  std::shared_ptr<rt::Call> call;
+  rt::SessionConfig full;
+  {
+    std::lock_guard<std::mutex> l (lock_);
+    if (!call_ || !changed)
+      return;
+    call = call_;
+    full = rt::merge_session (provider_session_, session_);
+  }
+  std::string error;
+  if (!call->update_session (full, changed, &error))
+    GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS,
+        ("The session was not updated: %s", error.c_str ()), (nullptr));
 }
 
 void RealtimeLink::set_property (guint prop_id, const GValue *value)
 {
+  if (prop_id - kFirstProp >= PROP_INSTRUCTIONS) {
+    unsigned changed;
+    {
+      std::lock_guard<std::mutex> l (lock_);
+      changed = set_session_property (prop_id - kFirstProp, value);
+    }
+    apply_session (changed);
+    return;
+  }
   std::lock_guard<std::mutex> l (lock_);
   const char *s = G_VALUE_HOLDS_STRING (value) ? g_value_get_string (value) : nullptr;
   switch (prop_id - kFirstProp) {
-    case PROP_SESSION: session_ = s ? s : ""; break;
+    case PROP_SESSION: session_name_ = s ? s : ""; break;
     case PROP_CLIENT_SECRET:
       client_secret_ = s ? s : "";
       rt::register_secret (client_secret_);
@@ -381,10 +767,15 @@ bool RealtimeLink::get_property (guint prop_id, GValue *value)
 {
   if (prop_id < kFirstProp || prop_id >= kFirstProp + N_PROPS)
     return false;
+  if (prop_id == kFirstProp + PROP_STATS) {
+    g_value_take_boxed (value, make_stats ());
+    return true;
+  }
   std::lock_guard<std::mutex> l (lock_);
   switch (prop_id - kFirstProp) {
     case PROP_SESSION:
-      g_value_set_string (value, session_.empty () ? nullptr : session_.c_str ());
+      g_value_set_string (value, session_name_.empty () ? nullptr :
+          session_name_.c_str ());
       break;
     case PROP_API_BASE:
       g_value_set_string (value, api_base_.empty () ? "https://api.openai.com" :
@@ -415,6 +806,58 @@ bool RealtimeLink::get_property (guint prop_id, GValue *value)
     case PROP_RECONNECTS:
       g_value_set_uint64 (value, call_ ? call_->stats ().reconnects : 0);
       break;
+    case PROP_INSTRUCTIONS:
+      g_value_set_string (value, session_.instructions.empty () ? nullptr :
+          session_.instructions.c_str ());
+      break;
+    case PROP_VOICE:
+      g_value_set_string (value, session_.voice.empty () ? nullptr :
+          session_.voice.c_str ());
+      break;
+    case PROP_TURN_DETECTION:
+      g_value_set_enum (value, (gint) session_.turn_detection);
+      break;
+    case PROP_VAD_THRESHOLD:
+      g_value_set_double (value, session_.vad_threshold.value_or (-1));
+      break;
+    case PROP_VAD_PREFIX_PADDING:
+      g_value_set_int (value, session_.vad_prefix_padding_ms.value_or (-1));
+      break;
+    case PROP_VAD_SILENCE_DURATION:
+      g_value_set_int (value, session_.vad_silence_duration_ms.value_or (-1));
+      break;
+    case PROP_VAD_EAGERNESS:
+      g_value_set_enum (value, index_of (kEagerness, session_.vad_eagerness));
+      break;
+    case PROP_NOISE_REDUCTION:
+      g_value_set_enum (value, index_of (kNoiseReduction, session_.noise_reduction));
+      break;
+    case PROP_OUTPUT_MODALITIES:
+      g_value_set_enum (value, index_of (kModality, session_.output_modality));
+      break;
+    case PROP_MAX_OUTPUT_TOKENS:
+      g_value_set_int (value, session_.max_output_tokens.value_or (-1));
+      break;
+    case PROP_SPEED: g_value_set_double (value, session_.speed.value_or (0)); break;
+    case PROP_TRANSCRIPTION_MODEL:
+      g_value_set_string (value, session_.transcription_model.empty () ? nullptr :
+          session_.transcription_model.c_str ());
+      break;
+    case PROP_LANGUAGE:
+      g_value_set_string (value, session_.transcription_language.empty () ?
+          nullptr : session_.transcription_language.c_str ());
+      break;
+    case PROP_TOOLS:
+      g_value_set_string (value, session_.tools.empty () ? nullptr :
+          session_.tools.c_str ());
+      break;
+    case PROP_TOOL_CHOICE:
+      g_value_set_string (value, session_.tool_choice.empty () ? nullptr :
+          session_.tool_choice.c_str ());
+      break;
+    case PROP_STATS:
+      /* Built outside the lock: the element adds its own counters. */
+      return false;
     default: return false;  /* client-secret is write-only */
   }
   return true;
@@ -468,10 +911,16 @@ bool RealtimeLink::join ()
   settings.jitterbuffer_ms = latency_ms_;
   if (provider) {
     auto minter = gst_ephemeral_token_provider_get_minter (provider);
-    settings.session = minter->snapshot ().session;
-    if (!client_secret_.empty ())
+    provider_session_ = minter->snapshot ().session;
+    if (!client_secret_.empty ()) {
+      /* The provider's service and shape (not its local fallback, which
+       * only stands in for a missing key). */
+      auto st = minter->snapshot ();
+      auto endpoint = rt::resolve_endpoint (st.api_base, st.flavor);
       source = std::make_shared<rt::FixedSecret> (client_secret_,
-          api_base_.empty () ? minter->snapshot ().api_base : api_base_);
+          !api_base_.empty () ? api_base_ :
+          endpoint.base + (endpoint.azure ? "/openai" : ""));
+    }
     else
       source = minter;
     gst_object_unref (provider);
@@ -480,11 +929,14 @@ bool RealtimeLink::join ()
         api_base_.empty () ? "https://api.openai.com" : api_base_);
   }
 
-  call_ = rt::Call::obtain (call_key (element_, session_));
+  settings.session = rt::merge_session (provider_session_, session_);
+  call_ = rt::Call::obtain (call_key (element_, session_name_));
   observer_ = std::make_shared<Observer> (element_, on_audio);
+  observer_->interrupt_ = on_interrupt;
+  observer_->transcript_ = on_transcript;
   call_->add_observer (observer_, primary_);
   call_->start (source, settings);
-  GST_DEBUG_OBJECT (element_, "joined call %s", call_key (element_, session_).c_str ());
+  GST_DEBUG_OBJECT (element_, "joined call %s", call_key (element_, session_name_).c_str ());
   return true;
 }
 
@@ -528,6 +980,106 @@ std::shared_ptr<rt::Call> RealtimeLink::call () const
 {
   std::lock_guard<std::mutex> l (lock_);
   return call_;
+}
+
+bool RealtimeLink::send_text (const char *text, gboolean respond)
+{
+  if (!text || !*text) {
+    GST_WARNING_OBJECT (element_, "send-text refused: no text");
+    return false;
+  }
+  std::string item = rt::build_text_message ("user", text);
+  return send_event (item.c_str ()) &&
+      (!respond || send_simple ("response.create"));
+}
+
+bool RealtimeLink::send_simple (const char *type)
+{
+  return send_event (rt::build_simple_event (type).c_str ());
+}
+
+bool RealtimeLink::clear_audio ()
+{
+  /* The service wants the response cancelled before its output is
+   * cleared; with no response in progress only the clear matters. */
+  send_simple ("response.cancel");
+  bool ok = send_simple ("output_audio_buffer.clear");
+  if (auto c = call ())
+    c->interrupt ();
+  return ok;
+}
+
+bool RealtimeLink::function_result (const char *call_id, const char *output)
+{
+  auto c = call ();
+  std::string error;
+  if (!c)
+    error = "the element is not in a call (it starts in PAUSED)";
+  else if (c->send_function_output (call_id ? call_id : "", output ? output : "",
+          &error))
+    return true;
+  GST_WARNING_OBJECT (element_, "function-result refused: %s", error.c_str ());
+  return false;
+}
+
+GstStructure *RealtimeLink::make_stats ()
+{
+  auto c = call ();
+  rt::CallStats st = c ? c->stats () : rt::CallStats ();
+  const gint64 now = g_get_monotonic_time ();
+  const guint64 connected_ms = (guint64) (st.connected_total_us +
+      (st.connected_us ? now - st.connected_us : 0)) / 1000;
+  GEnumClass *states = G_ENUM_CLASS (g_type_class_ref (
+          GST_TYPE_OPENAI_REALTIME_CONNECTION_STATE));
+  GEnumValue *state = g_enum_get_value (states, (gint) st.state);
+  GstStructure *s = gst_structure_new ("openai-realtime-stats",
+      "state", G_TYPE_STRING, state ? state->value_nick : "idle",
+      "call-id", G_TYPE_STRING, st.call_id.c_str (),
+      "time-to-connect-ms", G_TYPE_INT64,
+      st.connect_time_us < 0 ? (gint64) -1 : st.connect_time_us / 1000,
+      "connected-ms", G_TYPE_UINT64, connected_ms,
+      "attempts", G_TYPE_UINT64, st.attempts,
+      "reconnects", G_TYPE_UINT64, st.reconnects,
+      "secrets", G_TYPE_UINT64, st.secrets,
+      "audio-packets-sent", G_TYPE_UINT64, st.audio_packets_sent,
+      "audio-bytes-sent", G_TYPE_UINT64, st.audio_bytes_sent,
+      "audio-packets-received", G_TYPE_UINT64, st.audio_packets_received,
+      "audio-bytes-received", G_TYPE_UINT64, st.audio_bytes_received,
+      "audio-packets-lost", G_TYPE_INT64, st.audio_packets_lost,
+      "audio-jitter-ms", G_TYPE_DOUBLE, st.audio_jitter_s * 1000,
+      "round-trip-ms", G_TYPE_DOUBLE,
+      st.round_trip_s < 0 ? -1.0 : st.round_trip_s * 1000,
+      "events-received", G_TYPE_UINT64, st.events_in,
+      "events-sent", G_TYPE_UINT64, st.events_out,
+      "events-refused", G_TYPE_UINT64, st.events_refused,
+      "history-replayed", G_TYPE_UINT64, st.history_replayed, nullptr);
+  g_type_class_unref (states);
+  auto counts = [s] (const char *field, const char *name,
+      const std::map<std::string, guint64> &m) {
+    GstStructure *sub = gst_structure_new_empty (name);
+    for (const auto &[k, v] : m)
+      gst_structure_set (sub, k.c_str (), G_TYPE_UINT64, v, nullptr);
+    gst_structure_set (s, field, GST_TYPE_STRUCTURE, sub, nullptr);
+    gst_structure_free (sub);
+  };
+  counts ("faults", "faults", st.faults);
+  counts ("events-in", "events-in", st.events_in_by_type);
+  counts ("events-out", "events-out", st.events_out_by_type);
+  GstStructure *tokens = gst_structure_new ("tokens",
+      "input", G_TYPE_INT64, (gint64) st.tokens.input,
+      "output", G_TYPE_INT64, (gint64) st.tokens.output,
+      "total", G_TYPE_INT64, (gint64) st.tokens.total,
+      "input-text", G_TYPE_INT64, (gint64) st.tokens.input_text,
+      "input-audio", G_TYPE_INT64, (gint64) st.tokens.input_audio,
+      "input-image", G_TYPE_INT64, (gint64) st.tokens.input_image,
+      "input-cached", G_TYPE_INT64, (gint64) st.tokens.input_cached,
+      "output-text", G_TYPE_INT64, (gint64) st.tokens.output_text,
+      "output-audio", G_TYPE_INT64, (gint64) st.tokens.output_audio, nullptr);
+  gst_structure_set (s, "tokens", GST_TYPE_STRUCTURE, tokens, nullptr);
+  gst_structure_free (tokens);
+  if (add_stats)
+    add_stats (s);
+  return s;
 }
 
 bool RealtimeLink::send_event (const char *json)

@@ -32,7 +32,7 @@ void OpenAIHttpSignaller::exchange (HttpClient &http,
 {
   HttpRequest req;
   /* GA: the model travels inside the secret; "?model=" gets an empty 400. */
-  req.url = credentials.api_base + "/v1/realtime/calls";
+  req.url = credentials.api_base + "/calls";
   req.content_type = "application/sdp";
   req.body = offer_sdp;
   req.headers.emplace_back ("Authorization", "Bearer " + credentials.secret);
@@ -74,7 +74,7 @@ void OpenAIHttpSignaller::hangup (HttpClient &http,
     return;
   }
   HttpRequest req;
-  req.url = credentials.api_base + "/v1/realtime/calls/" + call_id + "/hangup";
+  req.url = credentials.api_base + "/calls/" + call_id + "/hangup";
   req.headers.emplace_back ("Authorization", "Bearer " + credentials.secret);
   http.post (std::move (req), [done, call_id] (HttpResponse resp) {
     if (resp.status == 200 || resp.status == 204)
