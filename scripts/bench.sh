@@ -6,9 +6,13 @@
 #             the project's elements and for a bare webrtcbin client
 #   recovery  time from a dropped call to the agent's audio being back, with
 #             the elements' supervisor and with an application restart
-#   all       both, one after the other
+#   bargein   how soon the agent falls silent when the user barges in or
+#             the application calls clear-audio
+#   images    a still image of the screen, from the frame to the event
+#             ready for the data channel (no server needed)
+#   all       all of them, one after the other
 #
-# Usage: scripts/bench.sh [connect|recovery|all] [benchmark options...]
+# Usage: scripts/bench.sh [connect|recovery|bargein|images|all] [benchmark options...]
 #   e.g. scripts/bench.sh --runs 30 --markdown /tmp/connect.md
 #        scripts/bench.sh recovery --runs 20
 # See docs/benchmarks.md.
@@ -29,7 +33,7 @@ echo "GStreamer: $(pkg-config --modversion gstreamer-1.0), libnice: $(pkg-config
 
 what=connect
 case "${1:-}" in
-  connect|recovery|all) what=$1; shift ;;
+  connect|recovery|bargein|images|all) what=$1; shift ;;
 esac
 if [ "$what" = connect ] || [ "$what" = all ]; then
   "$bench" --server-bin "$server" --plugin-dir build/plugins/openairealtime "$@"
@@ -37,4 +41,11 @@ fi
 if [ "$what" = recovery ] || [ "$what" = all ]; then
   REALTIME_SERVER="$server" GST_PLUGIN_PATH_1_0=build/plugins/openairealtime \
     GST_REGISTRY_1_0=build/benchmarks/registry.bin build/benchmarks/recovery-bench "$@"
+fi
+if [ "$what" = bargein ] || [ "$what" = all ]; then
+  REALTIME_SERVER="$server" GST_PLUGIN_PATH_1_0=build/plugins/openairealtime \
+    GST_REGISTRY_1_0=build/benchmarks/registry.bin build/benchmarks/bargein-bench "$@"
+fi
+if [ "$what" = images ] || [ "$what" = all ]; then
+  build/benchmarks/images-bench "$@"
 fi

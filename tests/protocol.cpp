@@ -1,5 +1,7 @@
 /* The event codec alone: no GStreamer, no network. */
 #include "assembler.h"
+#include "conversation.h"
+#include "credentials.h"
 #include "json_scan.h"
 #include "protocol.h"
 #include "signalling/openai_http.h"
@@ -49,6 +51,146 @@ static void test_session_update ()
   g_assert_false (json_object_has_member (s, "audio"));
   g_assert_cmpstr (json_object_get_string_member (s, "instructions"), ==, "Hi");
   json_node_unref (n);
+}
+
+/* Mid-call updates carry exactly the fields named; unset ones go back to
+ * the service's default or off. */
+static void test_session_update_fields ()
+{
+  rt::SessionConfig c;
+  c.turn_detection = rt::TurnDetection::SemanticVad;
+  c.vad_eagerness = "high";
+  c.max_output_tokens = 0;
+  c.tool_choice = "get_time";
+  c.speed = 1.5;
+  JsonNode *n;
+  JsonObject *s = json_object_get_object_member (parse (rt::build_session_update (c),
+          &n), "session");
+  JsonObject *td = json_object_get_object_member (json_object_get_object_member (
+          json_object_get_object_member (s, "audio"), "input"), "turn_detection");
+  g_assert_cmpstr (json_object_get_string_member (td, "type"), ==, "semantic_vad");
+  g_assert_cmpstr (json_object_get_string_member (td, "eagerness"), ==, "high");
+  g_assert_cmpstr (json_object_get_string_member (s, "max_output_tokens"), ==, "inf");
+  JsonObject *tc = json_object_get_object_member (s, "tool_choice");
+  g_assert_cmpstr (json_object_get_string_member (tc, "name"), ==, "get_time");
+  g_assert_false (json_object_has_member (s, "instructions"));
+  json_node_unref (n);
+
+  /* Only the transcription group, turned off. */
+  rt::SessionConfig off;
+  s = json_object_get_object_member (parse (rt::build_session_update (off,
+              rt::kSessionTranscription | rt::kSessionTurnDetection), &n), "session");
+  g_assert_cmpint (json_object_get_size (s), ==, 2);  /* type, audio */
+  JsonObject *in = json_object_get_object_member (json_object_get_object_member (s,
+          "audio"), "input");
+  g_assert_true (json_object_get_null_member (in, "transcription"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (in,
+              "turn_detection"), "type"), ==, "server_vad");
+  json_node_unref (n);
+
+  rt::SessionConfig none;
+  none.turn_detection = rt::TurnDetection::None;
+  s = json_object_get_object_member (parse (rt::build_session_update (none), &n),
+      "session");
+  g_assert_true (json_object_get_null_member (json_object_get_object_member (
+              json_object_get_object_member (s, "audio"), "input"), "turn_detection"));
+  json_node_unref (n);
+
+  /* An element's settings over the provider's. */
+  rt::SessionConfig base, over;
+  base.instructions = "A";
+  base.voice = "marin";
+  base.model = "m1";
+  over.instructions = "B";
+  rt::SessionConfig m = rt::merge_session (base, over);
+  g_assert_cmpstr (m.instructions.c_str (), ==, "B");
+  g_assert_cmpstr (m.voice.c_str (), ==, "marin");
+  g_assert_cmpstr (m.model.c_str (), ==, "m1");
+}
+
+static void test_tools_check ()
+{
+  std::string why;
+  auto ok = rt::check_tools ("[{\"type\":\"function\",\"name\":\"get_time\","
+      "\"description\":\"d\",\"parameters\":{\"type\":\"object\"}}]", &why);
+  g_assert_true (ok.has_value ());
+  g_assert_true (rt::check_tools ("[]", &why).has_value ());
+  const char *bad[] = {
+    "{}", "[1]", "[{\"type\":\"function\"}]",
+    "[{\"type\":\"mcp\",\"name\":\"x\"}]",
+    "[{\"type\":\"function\",\"name\":\"has space\"}]",
+    "[{\"type\":\"function\",\"name\":\"x\",\"description\":5}]",
+    "[{\"type\":\"function\",\"name\":\"x\",\"parameters\":\"no\"}]",
+    "[{\"type\":\"function\",\"name\":\"x\"},{\"type\":\"function\",\"name\":\"x\"}]",
+    "[", "",
+  };
+  for (const char *b : bad) {
+    why.clear ();
+    g_assert_false (rt::check_tools (b, &why).has_value ());
+    g_assert_false (why.empty ());
+  }
+}
+
+static void test_event_meaning ()
+{
+  auto m = rt::interpret_server_event ("response.output_audio_transcript.delta",
+      "{\"type\":\"response.output_audio_transcript.delta\",\"item_id\":\"i1\","
+      "\"delta\":\"Hel\"}");
+  g_assert_true (m.transcript.has_value ());
+  g_assert_cmpstr (m.transcript->role.c_str (), ==, "assistant");
+  g_assert_cmpstr (m.transcript->text.c_str (), ==, "Hel");
+  g_assert_false (m.transcript->final);
+  g_assert_true (m.agent_spoke);
+  m = rt::interpret_server_event (
+      "conversation.item.input_audio_transcription.completed",
+      "{\"type\":\"x\",\"item_id\":\"u1\",\"transcript\":\"hi\"}");
+  g_assert_cmpstr (m.transcript->role.c_str (), ==, "user");
+  g_assert_true (m.transcript->final);
+  m = rt::interpret_server_event ("response.function_call_arguments.done",
+      "{\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"{}\"}");
+  g_assert_cmpstr (m.function_call->name.c_str (), ==, "f");
+  /* No call id: nothing to answer, so no call. */
+  m = rt::interpret_server_event ("response.function_call_arguments.done",
+      "{\"name\":\"f\",\"arguments\":\"{}\"}");
+  g_assert_false (m.function_call.has_value ());
+  m = rt::interpret_server_event ("response.done", "{\"response\":{\"usage\":"
+      "{\"total_tokens\":30,\"input_tokens\":10,\"output_tokens\":20,"
+      "\"input_token_details\":{\"image_tokens\":4},"
+      "\"output_token_details\":{\"audio_tokens\":15}}}}");
+  g_assert_cmpint (m.usage->total, ==, 30);
+  g_assert_cmpint (m.usage->input_image, ==, 4);
+  g_assert_cmpint (m.usage->output_audio, ==, 15);
+  g_assert_true (rt::interpret_server_event ("input_audio_buffer.speech_started",
+          "{}").interrupts_audio);
+  g_assert_true (rt::interpret_server_event ("output_audio_buffer.cleared",
+          "{}").interrupts_audio);
+  /* Wrong types inside: nothing, never a crash. */
+  m = rt::interpret_server_event ("response.done",
+      "{\"response\":{\"usage\":{\"total_tokens\":\"many\"}}}");
+  g_assert_cmpint (m.usage->total, ==, 0);
+  m = rt::interpret_server_event ("response.output_text.done", "[1,2]");
+  g_assert_false (m.transcript.has_value ());
+}
+
+static void test_endpoints ()
+{
+  auto e = rt::resolve_endpoint ("https://api.openai.com/", rt::ApiFlavor::Auto);
+  g_assert_false (e.azure);
+  g_assert_cmpstr (e.realtime.c_str (), ==, "https://api.openai.com/v1/realtime");
+  e = rt::resolve_endpoint ("https://res.openai.azure.com", rt::ApiFlavor::Auto);
+  g_assert_true (e.azure);
+  g_assert_cmpstr (e.realtime.c_str (), ==,
+      "https://res.openai.azure.com/openai/v1/realtime");
+  e = rt::resolve_endpoint ("https://res.cognitiveservices.azure.com/openai/v1",
+      rt::ApiFlavor::Auto);
+  g_assert_true (e.azure);
+  g_assert_cmpstr (e.base.c_str (), ==, "https://res.cognitiveservices.azure.com");
+  e = rt::resolve_endpoint ("http://127.0.0.1:8765/openai", rt::ApiFlavor::Auto);
+  g_assert_true (e.azure);
+  e = rt::resolve_endpoint ("http://127.0.0.1:8765", rt::ApiFlavor::Azure);
+  g_assert_cmpstr (e.realtime.c_str (), ==, "http://127.0.0.1:8765/openai/v1/realtime");
+  e = rt::resolve_endpoint ("https://res.openai.azure.com", rt::ApiFlavor::OpenAI);
+  g_assert_false (e.azure);
 }
 
 static void test_error_bodies ()
@@ -451,6 +593,10 @@ int main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   g_test_add_func ("/protocol/secret-request", test_secret_request);
   g_test_add_func ("/protocol/session-update", test_session_update);
+  g_test_add_func ("/protocol/session-update-fields", test_session_update_fields);
+  g_test_add_func ("/protocol/tools", test_tools_check);
+  g_test_add_func ("/protocol/event-meaning", test_event_meaning);
+  g_test_add_func ("/protocol/endpoints", test_endpoints);
   g_test_add_func ("/protocol/error-bodies", test_error_bodies);
   g_test_add_func ("/protocol/client-secret-reply", test_client_secret_reply);
   g_test_add_func ("/protocol/server-events", test_server_events);

@@ -65,6 +65,9 @@ struct Session {
   std::vector<std::string> signalled_json;
   std::vector<std::string> posted;     /* element message types */
   std::vector<std::string> errors;     /* error message texts */
+  std::vector<std::string> warnings;   /* warning message texts */
+  std::vector<std::string> messages;   /* names of every element message */
+  std::vector<size_t> event_at;        /* audio.size () when each event came */
   std::vector<int16_t> audio;          /* what the src gave, 48 kHz mono */
   struct Change {
     std::string state, reason, category;
@@ -77,12 +80,13 @@ struct Session {
    * configures it. */
   explicit Session (const std::string &provider_props,
       const std::string &input = "audiotestsrc is-live=true freq=440 volume=0.5",
-      const std::string &src_props = "", const std::string &call_props = "")
+      const std::string &src_props = "", const std::string &call_props = "",
+      const std::string &extra = "")
   {
     std::string desc = "ephemeraltokenprovider name=p api-base=" + server.base +
         " " + provider_props + " " + input + " ! openairealtimesink name=sink " +
         call_props + " openairealtimesrc name=src " + src_props + " " +
-        call_props + " ! appsink name=out sync=false";
+        call_props + " ! appsink name=out sync=false " + extra;
     GError *error = nullptr;
     pipeline = gst_parse_launch (desc.c_str (), &error);
     SESSION_REQUIRE (pipeline != nullptr, "%s", error ? error->message : "");
@@ -117,6 +121,7 @@ struct Session {
     std::lock_guard<std::mutex> l (self->m);
     self->signalled.emplace_back (type);
     self->signalled_json.emplace_back (json);
+    self->event_at.push_back (self->audio.size ());
     self->cv.notify_all ();
   }
 
@@ -147,7 +152,16 @@ struct Session {
       gst_message_parse_error (msg, &err, nullptr);
       self->errors.emplace_back (err->message);
       g_error_free (err);
-    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err = nullptr;
+      gst_message_parse_warning (msg, &err, nullptr);
+      self->warnings.emplace_back (err->message);
+      g_error_free (err);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
+      self->messages.emplace_back (gst_structure_get_name (
+              gst_message_get_structure (msg)));
+    }
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
         gst_message_has_name (msg, "openai-realtime-event")) {
       self->posted.emplace_back (gst_structure_get_string (
               gst_message_get_structure (msg), "type"));

@@ -27,6 +27,8 @@ static void test_classification ()
   g_assert_true (http_fault (429).kind == FaultKind::RateLimited);
   g_assert_true (http_fault (429, "insufficient_quota").kind == FaultKind::QuotaExceeded);
   g_assert_true (http_fault (500, "invalid_api_key").kind == FaultKind::Unauthorized);
+  /* No key at all: a configuration error, never retried. */
+  g_assert_true (http_fault (0, "missing_api_key").kind == FaultKind::Unauthorized);
   g_assert_true (http_fault (503).kind == FaultKind::ServerError);
   g_assert_true (http_fault (408).kind == FaultKind::ServerError);
   g_assert_true (http_fault (0).kind == FaultKind::Network);

@@ -803,16 +803,18 @@ struct Call::Impl {
     double d;
     switch (type) {
       case GST_WEBRTC_STATS_OUTBOUND_RTP:
+        /* webrtcbin may list a stream twice, once still empty: keep the
+         * fuller entry. */
         if (gst_structure_get_uint64 (s, "packets-sent", &u64))
-          out->audio_packets_sent = u64;
+          out->audio_packets_sent = std::max (out->audio_packets_sent, u64);
         if (gst_structure_get_uint64 (s, "bytes-sent", &u64))
-          out->audio_bytes_sent = u64;
+          out->audio_bytes_sent = std::max (out->audio_bytes_sent, u64);
         break;
       case GST_WEBRTC_STATS_INBOUND_RTP:
         if (gst_structure_get_uint64 (s, "packets-received", &u64))
-          out->audio_packets_received = u64;
+          out->audio_packets_received = std::max (out->audio_packets_received, u64);
         if (gst_structure_get_uint64 (s, "bytes-received", &u64))
-          out->audio_bytes_received = u64;
+          out->audio_bytes_received = std::max (out->audio_bytes_received, u64);
         if (gst_structure_get_int64 (s, "packets-lost", &i64))
           out->audio_packets_lost = i64;
         if (gst_structure_get_double (s, "jitter", &d))
@@ -1339,6 +1341,12 @@ bool Call::send_function_output (const std::string &call_id,
   }
   return send_event (build_function_call_output (call_id, output), error) &&
       send_event (build_simple_event ("response.create"), error);
+}
+
+gsize Call::max_message_size () const
+{
+  std::lock_guard<std::mutex> l (impl_->lock);
+  return impl_->max_message;
 }
 
 CallStats Call::stats () const

@@ -171,6 +171,9 @@ class Call {
 
   CallStats stats () const;
 
+  /* The largest client event the current call's channel takes. */
+  gsize max_message_size () const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

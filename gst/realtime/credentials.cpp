@@ -93,6 +93,8 @@ void SecretMinter::fetch (HttpClient &http,
   const std::string base = endpoint.realtime;
   if (s.api_key.empty ()) {
     CredentialsResult r;
+    /* Our own code: a configuration error, which no retry mends. */
+    r.error.code = "missing_api_key";
     r.error.message = "no API key: set the provider's api-key property or "
         "OPENAI_API_KEY";
     done (std::move (r));

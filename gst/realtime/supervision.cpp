@@ -68,7 +68,8 @@ Fault classify_http_failure (const ServiceError &error)
    * retrying, whatever status carries them. */
   if (error.code == "insufficient_quota")
     f.kind = FaultKind::QuotaExceeded;
-  else if (error.code == "invalid_api_key" || s == 401 || s == 403)
+  else if (error.code == "invalid_api_key" || error.code == "missing_api_key" ||
+      s == 401 || s == 403)
     f.kind = FaultKind::Unauthorized;
   else if (error.tls_failure)
     f.kind = FaultKind::Tls;

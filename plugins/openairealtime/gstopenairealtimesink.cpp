@@ -1,12 +1,13 @@
 #include "gstopenairealtimesink.h"
 
 #include "realtimelink.h"
+#include "screenshare.h"
 
 #include <gst/app/gstappsink.h>
 
 #include <atomic>
 
-GST_DEBUG_CATEGORY_STATIC (sink_debug);
+GST_DEBUG_CATEGORY (sink_debug);
 #define GST_CAT_DEFAULT sink_debug
 
 struct _GstOpenAIRealtimeSink {
@@ -14,9 +15,41 @@ struct _GstOpenAIRealtimeSink {
   RealtimeLink *link;
   std::atomic<bool> *mute;
   std::atomic<guint64> *muted;  /* buffers sent as silence */
+  ScreenShare *screen;
+  GstElement *video_sink;       /* the video pad's appsink, while requested */
 };
 
-enum { PROP_0, PROP_AUDIO_DROPPED, PROP_AUDIO_SENT, PROP_MUTE, PROP_AUDIO_MUTED };
+enum {
+  PROP_0,
+  PROP_AUDIO_DROPPED,
+  PROP_AUDIO_SENT,
+  PROP_MUTE,
+  PROP_AUDIO_MUTED,
+  PROP_IMAGE_INTERVAL,
+  PROP_IMAGE_MAX_SIZE,
+  PROP_IMAGE_DETAIL,
+  PROP_IMAGE_CHANGE_THRESHOLD,
+  PROP_SHARE_START_TEXT,
+  PROP_SHARE_STOP_TEXT,
+  PROP_IMAGES_SENT,
+  PROP_IMAGES_UNCHANGED,
+  PROP_IMAGES_SKIPPED,
+};
+
+static GType image_detail_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { (gint) rt::ImageDetail::Auto, "The service decides", "auto" },
+    { (gint) rt::ImageDetail::Low, "Fewer tokens, less detail", "low" },
+    { (gint) rt::ImageDetail::High, "More tokens, fine detail", "high" },
+    { 0, nullptr, nullptr },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static (
+            "GstOpenAIRealtimeImageDetail", values));
+  return type;
+}
 
 #define gst_openai_realtime_sink_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstOpenAIRealtimeSink, gst_openai_realtime_sink,
@@ -28,6 +61,79 @@ GST_ELEMENT_REGISTER_DEFINE (openairealtimesink, "openairealtimesink",
 
 static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS ("audio/x-raw"));
+
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("video/x-raw"));
+
+static GstFlowReturn on_video_sample (GstAppSink *appsink, gpointer data)
+{
+  auto *self = GST_OPENAI_REALTIME_SINK (data);
+  GstSample *sample = gst_app_sink_pull_sample (appsink);
+  if (!sample)
+    return GST_FLOW_EOS;
+  self->screen->frame (sample, self->link->call ());
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+static void on_video_eos (GstAppSink *, gpointer data)
+{
+  auto *self = GST_OPENAI_REALTIME_SINK (data);
+  self->screen->stop (self->link->call ());
+}
+
+static GstPad *gst_openai_realtime_sink_request_new_pad (GstElement *element,
+    GstPadTemplate *templ, const gchar *name, const GstCaps *caps)
+{
+  auto *self = GST_OPENAI_REALTIME_SINK (element);
+  GST_OBJECT_LOCK (self);
+  const bool taken = self->video_sink != nullptr;
+  GST_OBJECT_UNLOCK (self);
+  if (taken) {
+    GST_WARNING_OBJECT (self, "there is only one video pad");
+    return nullptr;
+  }
+  /* Frames are taken at the pipeline's pace (sync), one at a time: only
+   * the latest matters. */
+  GstElement *appsink = gst_element_factory_make ("appsink", "user-video");
+  g_object_set (appsink, "sync", TRUE, "max-buffers", 1, "drop", TRUE,
+      "async", FALSE, nullptr);
+  GstAppSinkCallbacks callbacks = {};
+  callbacks.new_sample = on_video_sample;
+  callbacks.eos = on_video_eos;
+  gst_app_sink_set_callbacks (GST_APP_SINK (appsink), &callbacks, self, nullptr);
+  gst_bin_add (GST_BIN (self), appsink);
+  GstPad *target = gst_element_get_static_pad (appsink, "sink");
+  GstPad *ghost = gst_ghost_pad_new_from_template ("video", target, templ);
+  gst_object_unref (target);
+  GST_OBJECT_LOCK (self);
+  /* A reference of our own: disposing the bin drops its children before
+   * the request pads are released. */
+  self->video_sink = GST_ELEMENT (gst_object_ref (appsink));
+  GST_OBJECT_UNLOCK (self);
+  gst_pad_set_active (ghost, TRUE);
+  gst_element_add_pad (element, ghost);
+  gst_element_sync_state_with_parent (appsink);
+  return ghost;
+}
+
+static void gst_openai_realtime_sink_release_pad (GstElement *element, GstPad *pad)
+{
+  auto *self = GST_OPENAI_REALTIME_SINK (element);
+  GST_OBJECT_LOCK (self);
+  GstElement *appsink = self->video_sink;
+  self->video_sink = nullptr;
+  GST_OBJECT_UNLOCK (self);
+  gst_pad_set_active (pad, FALSE);
+  gst_element_remove_pad (element, pad);
+  if (appsink) {
+    gst_element_set_state (appsink, GST_STATE_NULL);
+    if (GST_OBJECT_PARENT (appsink) == GST_OBJECT (self))
+      gst_bin_remove (GST_BIN (self), appsink);
+    gst_object_unref (appsink);
+  }
+  self->screen->stop (self->link->call ());
+}
 
 static GstFlowReturn on_user_sample (GstAppSink *appsink, gpointer data)
 {
@@ -65,6 +171,27 @@ static void gst_openai_realtime_sink_get_property (GObject *object, guint prop_i
     case PROP_AUDIO_DROPPED: g_value_set_uint64 (value, stats.audio_in_dropped); break;
     case PROP_AUDIO_SENT: g_value_set_uint64 (value, stats.audio_in_sent); break;
     case PROP_MUTE: g_value_set_boolean (value, self->mute->load ()); break;
+    case PROP_IMAGE_INTERVAL: g_value_set_uint (value, self->screen->settings ().interval_ms); break;
+    case PROP_IMAGE_MAX_SIZE: g_value_set_uint (value, self->screen->settings ().max_size); break;
+    case PROP_IMAGE_DETAIL:
+      g_value_set_enum (value, (gint) self->screen->settings ().detail);
+      break;
+    case PROP_IMAGE_CHANGE_THRESHOLD:
+      g_value_set_double (value, self->screen->settings ().threshold);
+      break;
+    case PROP_SHARE_START_TEXT:
+      g_value_set_string (value, self->screen->settings ().start_text.c_str ());
+      break;
+    case PROP_SHARE_STOP_TEXT:
+      g_value_set_string (value, self->screen->settings ().stop_text.c_str ());
+      break;
+    case PROP_IMAGES_SENT: g_value_set_uint64 (value, self->screen->counters ().sent); break;
+    case PROP_IMAGES_UNCHANGED:
+      g_value_set_uint64 (value, self->screen->counters ().unchanged);
+      break;
+    case PROP_IMAGES_SKIPPED:
+      g_value_set_uint64 (value, self->screen->counters ().skipped);
+      break;
     case PROP_AUDIO_MUTED: g_value_set_uint64 (value, self->muted->load ()); break;
     default:
       if (!self->link->get_property (prop_id, value))
@@ -76,11 +203,33 @@ static void gst_openai_realtime_sink_set_property (GObject *object, guint prop_i
     const GValue *value, GParamSpec *pspec)
 {
   auto *self = GST_OPENAI_REALTIME_SINK (object);
-  if (prop_id == PROP_MUTE) {
-    self->mute->store (g_value_get_boolean (value));
-    GST_INFO_OBJECT (self, "%s", self->mute->load () ? "muted" : "unmuted");
-  } else {
-    RealtimeLink::set_property_any (object, prop_id, value, pspec);
+  const char *str = G_VALUE_HOLDS_STRING (value) ? g_value_get_string (value) : nullptr;
+  switch (prop_id) {
+    case PROP_MUTE:
+      self->mute->store (g_value_get_boolean (value));
+      GST_INFO_OBJECT (self, "%s", self->mute->load () ? "muted" : "unmuted");
+      break;
+    case PROP_IMAGE_INTERVAL:
+    case PROP_IMAGE_MAX_SIZE:
+    case PROP_IMAGE_DETAIL:
+    case PROP_IMAGE_CHANGE_THRESHOLD:
+    case PROP_SHARE_START_TEXT:
+    case PROP_SHARE_STOP_TEXT:
+      self->screen->configure ([&] (ScreenShare::Settings &s) {
+        switch (prop_id) {
+          case PROP_IMAGE_INTERVAL: s.interval_ms = g_value_get_uint (value); break;
+          case PROP_IMAGE_MAX_SIZE: s.max_size = g_value_get_uint (value); break;
+          case PROP_IMAGE_DETAIL:
+            s.detail = (rt::ImageDetail) g_value_get_enum (value);
+            break;
+          case PROP_IMAGE_CHANGE_THRESHOLD: s.threshold = g_value_get_double (value); break;
+          case PROP_SHARE_START_TEXT: s.start_text = str ? str : ""; break;
+          case PROP_SHARE_STOP_TEXT: s.stop_text = str ? str : ""; break;
+        }
+      });
+      break;
+    default:
+      RealtimeLink::set_property_any (object, prop_id, value, pspec);
   }
 }
 
@@ -90,6 +239,7 @@ static void gst_openai_realtime_sink_finalize (GObject *object)
   delete self->link;
   delete self->mute;
   delete self->muted;
+  delete self->screen;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -98,6 +248,19 @@ static void gst_openai_realtime_sink_init (GstOpenAIRealtimeSink *self)
   self->link = new RealtimeLink (GST_ELEMENT (self), false);
   self->mute = new std::atomic<bool> (false);
   self->muted = new std::atomic<guint64> (0);
+  self->screen = new ScreenShare (GST_ELEMENT (self));
+  ScreenShare *screen = self->screen;
+  std::atomic<guint64> *muted = self->muted;
+  /* The link (and its callbacks) go before the rest in finalize. */
+  self->link->add_stats = [screen, muted] (GstStructure *s) {
+    ScreenShare::Counters c = screen->counters ();
+    gst_structure_set (s, "images-sent", G_TYPE_UINT64, c.sent,
+        "images-unchanged", G_TYPE_UINT64, c.unchanged,
+        "images-skipped", G_TYPE_UINT64, c.skipped,
+        "image-bytes", G_TYPE_UINT64, c.bytes,
+        "screen-share-ms", G_TYPE_UINT64, c.share_ms,
+        "audio-muted", G_TYPE_UINT64, muted->load (), nullptr);
+  };
 
   /* Conversion happens here, in the user's streaming thread; the call only
    * encodes. sync=true paces file sources at real time, as a live call needs. */
@@ -130,6 +293,8 @@ static void gst_openai_realtime_sink_class_init (GstOpenAIRealtimeSinkClass *kla
   gobject_class->get_property = gst_openai_realtime_sink_get_property;
   gobject_class->set_property = gst_openai_realtime_sink_set_property;
   gobject_class->finalize = gst_openai_realtime_sink_finalize;
+  element_class->request_new_pad = gst_openai_realtime_sink_request_new_pad;
+  element_class->release_pad = gst_openai_realtime_sink_release_pad;
 
   const auto ro = (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property (gobject_class, PROP_AUDIO_DROPPED,
@@ -149,12 +314,58 @@ static void gst_openai_realtime_sink_class_init (GstOpenAIRealtimeSinkClass *kla
       g_param_spec_uint64 ("audio-muted", "Audio muted",
           "Buffers of user audio sent as silence because of mute", 0,
           G_MAXUINT64, 0, ro));
+  const auto live = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property (gobject_class, PROP_IMAGE_INTERVAL,
+      g_param_spec_uint ("image-interval", "Image interval",
+          "Milliseconds between frames of the video pad offered to the agent "
+          "(a frame is sent only when it differs enough from the last one "
+          "sent); 0: every frame", 0, 3600000, 2000, live));
+  g_object_class_install_property (gobject_class, PROP_IMAGE_MAX_SIZE,
+      g_param_spec_uint ("image-max-size", "Image maximum size",
+          "Longest side of the images sent, in pixels (frames are scaled down "
+          "to it, never up; further down if the image must shrink to fit the "
+          "events channel)", 64, 8192, 1024, live));
+  g_object_class_install_property (gobject_class, PROP_IMAGE_DETAIL,
+      g_param_spec_enum ("image-detail", "Image detail",
+          "How closely the model looks at each image (and what it costs)",
+          image_detail_get_type (), (gint) rt::ImageDetail::Auto, live));
+  g_object_class_install_property (gobject_class, PROP_IMAGE_CHANGE_THRESHOLD,
+      g_param_spec_double ("image-change-threshold", "Image change threshold",
+          "Share of the picture (0..1, measured in cells of a 128-cell-wide "
+          "thumbnail) that must have changed since the last image sent for a "
+          "frame to be sent, so an unchanged screen costs no tokens; 0: send "
+          "every offered frame",
+          0, 1, 0.005, live));
+  g_object_class_install_property (gobject_class, PROP_SHARE_START_TEXT,
+      g_param_spec_string ("share-start-text", "Share start text",
+          "What the agent is told (a system message) when frames start "
+          "coming on the video pad; empty: nothing",
+          "The user started sharing their screen with you; you will see it "
+          "as images.", live));
+  g_object_class_install_property (gobject_class, PROP_SHARE_STOP_TEXT,
+      g_param_spec_string ("share-stop-text", "Share stop text",
+          "What the agent is told when the video pad ends (EOS, released); "
+          "empty: nothing", "The user stopped sharing their screen.", live));
+  g_object_class_install_property (gobject_class, PROP_IMAGES_SENT,
+      g_param_spec_uint64 ("images-sent", "Images sent",
+          "Frames sent to the agent as images", 0, G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_IMAGES_UNCHANGED,
+      g_param_spec_uint64 ("images-unchanged", "Images unchanged",
+          "Frames offered but not sent because they looked like the last "
+          "image sent", 0, G_MAXUINT64, 0, ro));
+  g_object_class_install_property (gobject_class, PROP_IMAGES_SKIPPED,
+      g_param_spec_uint64 ("images-skipped", "Images skipped",
+          "Frames that should have been sent but were not (unreadable, no "
+          "size that fits the channel, channel closed)", 0, G_MAXUINT64, 0,
+          ro));
   RealtimeLink::install (element_class);
   /* install() took set_property for the shared ones: the element's own
    * handler forwards those. */
   gobject_class->set_property = gst_openai_realtime_sink_set_property;
 
   gst_element_class_add_static_pad_template (element_class, &audio_template);
+  gst_element_class_add_static_pad_template (element_class, &video_template);
   gst_element_class_set_static_metadata (element_class,
       "OpenAI Realtime sink", "Sink/Audio/Network/WebRTC",
       "Sends the user's audio to an OpenAI Realtime agent over WebRTC "

@@ -185,8 +185,11 @@ static void gst_openai_realtime_src_release_pad (GstElement *element, GstPad *pa
   gst_pad_set_active (pad, FALSE);
   gst_element_remove_pad (element, pad);
   if (text) {
+    /* Disposing the bin drops its children before the request pads are
+     * released: the element may have left already. */
     gst_element_set_state (GST_ELEMENT (text), GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self), GST_ELEMENT (text));
+    if (GST_OBJECT_PARENT (text) == GST_OBJECT (self))
+      gst_bin_remove (GST_BIN (self), GST_ELEMENT (text));
     gst_object_unref (text);
   }
 }

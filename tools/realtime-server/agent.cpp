@@ -1,5 +1,6 @@
 #include "agent.h"
 
+#include "image.h"
 #include "json_util.h"
 
 #include <algorithm>
@@ -37,6 +38,104 @@ const char *const kClientEventTypes =
 
 constexpr double kTextWordIntervalMs = 30;   // text-only replies stream a word this often
 constexpr double kMinCommitMs = 100;         // the service refuses smaller manual commits
+constexpr long kArgumentDeltaChars = 16;     // function arguments stream this much per delta
+constexpr long kMaxToolOutputChars = 200;    // how much of a tool's output the reply quotes
+// The data channel limit both ways with webrtcbin 1.22 (no a=max-message-size in its SDP).
+constexpr size_t kMaxEventBytes = 65536;
+
+// Azure's ?webrtcfilter=on: the only events that still reach the client. This server's reading
+// of Azure's description, not confirmed against the service: speech and audio buffer signals,
+// items added, and transcripts and text; no session, error, response or function call events.
+const char *const kFilteredEvents[] = {
+    "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped",
+    "output_audio_buffer.started",
+    "output_audio_buffer.stopped",
+    "conversation.item.input_audio_transcription.completed",
+    "conversation.item.added",
+    "conversation.item.created",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.done",
+};
+
+bool passes_filter(const std::string &type) {
+  for (const char *allowed : kFilteredEvents)
+    if (type == allowed) return true;
+  return false;
+}
+
+// An echoed item too big for one data channel message loses the data of its images (webrtcbin
+// cannot send it at all otherwise). True if anything was removed.
+bool strip_image_data(JsonObject *event) {
+  JsonObject *item = get_object(event, "item");
+  JsonNode *content = item ? json_object_get_member(item, "content") : nullptr;
+  if (!content || !JSON_NODE_HOLDS_ARRAY(content)) return false;
+  bool stripped = false;
+  JsonArray *parts = json_node_get_array(content);
+  for (guint i = 0; i < json_array_get_length(parts); i++) {
+    JsonNode *node = json_array_get_element(parts, i);
+    JsonObject *part = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : nullptr;
+    if (get_string(part, "type") == "input_image" && json_object_has_member(part, "image_url")) {
+      json_object_remove_member(part, "image_url");
+      stripped = true;
+    }
+  }
+  return stripped;
+}
+
+// Characters a function name may hold; a name only counts in text where it stands alone.
+bool is_name_char(char c) { return g_ascii_isalnum(c) || c == '_' || c == '-'; }
+
+// Where name first occurs in text as a whole word (not inside a longer name), or npos.
+size_t find_name(const std::string &text, const std::string &name) {
+  for (size_t pos = text.find(name); pos != std::string::npos; pos = text.find(name, pos + 1)) {
+    size_t end = pos + name.size();
+    if ((pos == 0 || !is_name_char(text[pos - 1])) &&
+        (end == text.size() || !is_name_char(text[end])))
+      return pos;
+  }
+  return std::string::npos;
+}
+
+// The first balanced {...} in text from `from` on (braces inside JSON strings do not count),
+// if it is valid JSON; otherwise "{}".
+std::string arguments_from(const std::string &text, size_t from) {
+  size_t open = text.find('{', from);
+  if (open == std::string::npos) return "{}";
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = open; i < text.size(); i++) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{') {
+      depth++;
+    } else if (c == '}' && --depth == 0) {
+      std::string candidate = text.substr(open, i - open + 1);
+      return is_strict_json(candidate) ? candidate : "{}";
+    }
+  }
+  return "{}";
+}
+
+// At most max characters of UTF-8 text (invalid sequences replaced first).
+std::string utf8_prefix(const std::string &text, long max) {
+  gchar *valid = g_utf8_make_valid(text.c_str(), static_cast<gssize>(text.size()));
+  std::string out = valid;
+  if (g_utf8_strlen(valid, -1) > max)
+    out.assign(valid, g_utf8_offset_to_pointer(valid, max) - valid);
+  g_free(valid);
+  return out;
+}
 
 }  // namespace
 
@@ -60,19 +159,25 @@ struct Agent::Response {
   size_t words_sent = 0;
   std::string said;  // transcript of the words sent so far
   bool item_added = false;
+  // A function call instead of speech or text: its call, and how much of the arguments went.
+  bool function_call = false;
+  std::string call_id, name, arguments;
+  size_t arguments_sent = 0;
   double audio_ms = 0;
   GCancellable *cancel;
   guint text_timer = 0;
   gint64 text_start_us = 0;
 };
 
-Agent::Agent(AgentHost &host, const Options &options, const Session &session, SpeechSynth &synth)
+Agent::Agent(AgentHost &host, const Options &options, const Session &session, SpeechSynth &synth,
+             bool webrtc_filter)
     : host_(host),
       options_(options),
       session_(session),
       synth_(synth),
       pacer_([this](const int16_t *s, size_t n) { host_.push_audio(s, n); }),
-      conversation_id_(make_id("conv")) {
+      conversation_id_(make_id("conv")),
+      webrtc_filter_(webrtc_filter) {
   session_.set_expires_at(g_get_real_time() / G_USEC_PER_SEC + options.max_call_seconds);
   turn_ = session_.turn_detection();
   vad_.configure(turn_);
@@ -86,7 +191,17 @@ Agent::~Agent() {
 
 void Agent::emit(JsonObject *event) {
   json_object_set_string_member(event, "event_id", make_id("event").c_str());
-  host_.send_text(to_json(event));
+  if (webrtc_filter_ && !passes_filter(get_string(event, "type"))) {
+    json_object_unref(event);
+    return;
+  }
+  std::string text = to_json(event);
+  if (text.size() > kMaxEventBytes && strip_image_data(event)) {
+    g_message("%s of %zu bytes: image data left out to fit the data channel",
+              get_string(event, "type").c_str(), text.size());
+    text = to_json(event);
+  }
+  host_.send_text(text);
   json_object_unref(event);
 }
 
@@ -125,7 +240,8 @@ void Agent::on_session_expired() {
   emit(ev);
 }
 
-void Agent::on_client_event(JsonNode *node, const std::string &parse_error) {
+void Agent::on_client_event(JsonNode *node, const std::string &parse_error,
+                            size_t message_bytes) {
   if (!node || !JSON_NODE_HOLDS_OBJECT(node)) {
     send_error("invalid_json",
                "The server could not parse the event as JSON: " +
@@ -150,7 +266,16 @@ void Agent::on_client_event(JsonNode *node, const std::string &parse_error) {
                  nullptr, event);
       return;
     }
-    start_response(get_object(event, "response"));
+    JsonObject *params = get_object(event, "response");
+    SessionError error;
+    if (params &&
+        (!Session::validate_tools(json_object_get_member(params, "tools"), "response", &error) ||
+         !Session::validate_tool_choice(json_object_get_member(params, "tool_choice"),
+                                        "response", &error))) {
+      send_error(error.code.c_str(), error.message, error.param.c_str(), event);
+      return;
+    }
+    start_response(params);
   } else if (type == "response.cancel") {
     if (!response_) {
       send_error("response_cancel_not_active",
@@ -169,7 +294,7 @@ void Agent::on_client_event(JsonNode *node, const std::string &parse_error) {
   } else if (type == "output_audio_buffer.clear") {
     handle_output_clear();
   } else if (type == "conversation.item.create") {
-    handle_item_create(event);
+    handle_item_create(event, message_bytes);
   } else if (type == "conversation.item.retrieve") {
     handle_item_retrieve(event);
   } else if (type == "conversation.item.delete") {
@@ -242,7 +367,8 @@ JsonObject *Agent::find_item(const std::string &id) const {
   return it == items_.end() ? nullptr : it->second;
 }
 
-bool Agent::check_message(JsonObject *item, JsonObject *event) {
+bool Agent::check_message(JsonObject *item, JsonObject *event, size_t message_bytes,
+                          std::vector<ReceivedImage> *images) {
   std::string role = get_string(item, "role");
   const char *const *allowed = nullptr;
   static const char *const kUser[] = {"input_text", "input_audio", "input_image", nullptr};
@@ -292,18 +418,90 @@ bool Agent::check_message(JsonObject *item, JsonObject *event) {
                  event);
       return false;
     }
+    if (type == "input_image") {
+      // The service only takes images inline, as JPEG or PNG data URLs.
+      const std::string url_param = param + ".image_url";
+      ImageInfo info;
+      std::string why;
+      if (!has_member_of_type(part, "image_url", JSON_NODE_VALUE) ||
+          json_node_get_value_type(json_object_get_member(part, "image_url")) != G_TYPE_STRING) {
+        send_error("invalid_value",
+                   "Missing required parameter: '" + url_param +
+                       "'. Expected a base64-encoded data URL with an image/jpeg or image/png "
+                       "MIME type.",
+                   url_param.c_str(), event);
+        return false;
+      }
+      if (!parse_image_data_url(get_string(part, "image_url"), &info, &why)) {
+        send_error("invalid_value", "Invalid '" + url_param + "': " + why, url_param.c_str(),
+                   event);
+        return false;
+      }
+      std::string detail = "auto";
+      if (json_object_has_member(part, "detail")) {
+        JsonNode *node = json_object_get_member(part, "detail");
+        bool is_string =
+            JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING;
+        detail = is_string ? json_node_get_string(node) : "";
+        if (detail != "auto" && detail != "low" && detail != "high") {
+          send_error("invalid_value",
+                     "Invalid value: '" + detail +
+                         "'. Supported values are: 'auto', 'low', and 'high'.",
+                     (param + ".detail").c_str(), event);
+          return false;
+        }
+      }
+      ReceivedImage image;
+      image.format = info.format;
+      image.width = info.width;
+      image.height = info.height;
+      image.bytes = info.bytes;
+      image.detail = detail;
+      image.message_bytes = message_bytes;
+      images->push_back(image);
+    }
   }
   return true;
 }
 
-void Agent::handle_item_create(JsonObject *event) {
+bool Agent::check_function_output(JsonObject *item, JsonObject *event) {
+  for (const char *member : {"call_id", "output"}) {
+    const std::string param = std::string("item.") + member;
+    JsonNode *node = json_object_get_member(item, member);
+    if (!node) {
+      send_error("missing_required_parameter", "Missing required parameter: '" + param + "'.",
+                 param.c_str(), event);
+      return false;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
+      send_error("invalid_type",
+                 "Invalid type for '" + param + "': expected a string, but got " +
+                     (JSON_NODE_HOLDS_NULL(node)     ? "null"
+                      : JSON_NODE_HOLDS_OBJECT(node) ? "an object"
+                      : JSON_NODE_HOLDS_ARRAY(node)  ? "an array"
+                                                     : "a non-string value") +
+                     " instead.",
+                 param.c_str(), event);
+      return false;
+    }
+  }
+  return true;
+}
+
+void Agent::handle_item_create(JsonObject *event, size_t message_bytes) {
   JsonObject *requested = get_object(event, "item");
   if (!requested) {
     send_error("missing_required_parameter", "Missing required parameter: 'item'.", "item",
                event);
     return;
   }
-  if (get_string(requested, "type") == "message" && !check_message(requested, event)) return;
+  std::vector<ReceivedImage> images;
+  if (get_string(requested, "type") == "message" &&
+      !check_message(requested, event, message_bytes, &images))
+    return;
+  if (get_string(requested, "type") == "function_call_output" &&
+      !check_function_output(requested, event))
+    return;
   // previous_item_id: "root" puts the item first, an existing id after that item.
   bool placed = has_member_of_type(event, "previous_item_id", JSON_NODE_VALUE);
   std::string after = get_string(event, "previous_item_id");
@@ -328,6 +526,28 @@ void Agent::handle_item_create(JsonObject *event) {
     json_object_set_string_member(item, "status", "completed");
   add_item(item, placed ? &after : nullptr);
   host_.item_created(item);
+  for (ReceivedImage &image : images) {
+    image.item_id = get_string(item, "id");
+    host_.image_received(image);
+    images_pending_++;
+    last_image_width_ = image.width;
+    last_image_height_ = image.height;
+  }
+  const std::string call_id = get_string(item, "call_id");
+  if (type == "function_call" && !call_id.empty() && !get_string(item, "name").empty()) {
+    // History the client replays: the call's name is known from now on.
+    call_names_.emplace(call_id, get_string(item, "name"));
+  } else if (type == "function_call_output") {
+    // Like the service, an output for a call it never made is taken as it comes.
+    bool issued = issued_calls_.count(call_id) > 0;
+    if (!issued)
+      g_message("function_call_output for call_id '%s', which was never issued",
+                call_id.c_str());
+    auto name = call_names_.find(call_id);
+    host_.function_output(call_id, issued, name == call_names_.end() ? "" : name->second,
+                          get_string(item, "output"));
+    pending_output_ = std::make_pair(call_id, get_string(item, "output"));
+  }
 }
 
 void Agent::handle_item_retrieve(JsonObject *event) {
@@ -518,6 +738,16 @@ JsonObject *Agent::assistant_item(const char *status) const {
   JsonObject *item = json_object_new();
   json_object_set_string_member(item, "id", r.item_id.c_str());
   json_object_set_string_member(item, "object", "realtime.item");
+  if (r.function_call) {
+    json_object_set_string_member(item, "type", "function_call");
+    json_object_set_string_member(item, "status", status);
+    json_object_set_string_member(item, "call_id", r.call_id.c_str());
+    json_object_set_string_member(item, "name", r.name.c_str());
+    std::string arguments =
+        strcmp(status, "in_progress") == 0 ? "" : r.arguments.substr(0, r.arguments_sent);
+    json_object_set_string_member(item, "arguments", arguments.c_str());
+    return item;
+  }
   json_object_set_string_member(item, "type", "message");
   json_object_set_string_member(item, "status", status);
   json_object_set_string_member(item, "role", "assistant");
@@ -542,17 +772,31 @@ void Agent::start_response(JsonObject *params) {
   } else {
     r.audio = session_.audio_output();
   }
-  r.text = !options_.reply.empty()
-               ? options_.reply
-               : "Hello from the local realtime server. I heard " +
-                     format_seconds(heard_seconds_ > 0 ? heard_seconds_ : buffer_ms_ / 1000.0) +
-                     " seconds of your audio.";
-  r.words = split_words(r.text);
+  r.function_call = plan_function_call(params, &r.name, &r.arguments);
+  if (r.function_call) {
+    r.call_id = "call_" + random_hex(8);
+  } else {
+    r.text = reply_text();
+    r.words = split_words(r.text);
+  }
 
   JsonObject *created = new_event("response.created");
   json_object_set_object_member(created, "response", response_object("in_progress"));
   emit(created);
 
+  if (r.function_call) {
+    // No audio: the call streams like text, the item first, then its arguments in pieces.
+    r.text_timer = g_timeout_add(
+        static_cast<guint>(kTextWordIntervalMs),
+        [](gpointer self) -> gboolean {
+          auto *agent = static_cast<Agent *>(self);
+          // As for text below: finishing the response removes this very source.
+          agent->emit_argument_delta();
+          return agent->response_ ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+        },
+        this);
+    return;
+  }
   if (r.audio) {
     // The response may be cancelled while espeak runs; the cancellable makes sure the
     // callback then never runs, so capturing this is safe.
@@ -562,7 +806,88 @@ void Agent::start_response(JsonObject *params) {
   }
 }
 
-void Agent::begin_output(Pcm pcm) {
+bool Agent::plan_function_call(JsonObject *params, std::string *name,
+                               std::string *arguments) const {
+  // After a tool's output the model speaks about it rather than calling again.
+  if (pending_output_) return false;
+  // response.create may bring its own tools and tool_choice.
+  auto setting = [&](const char *member) {
+    return params && json_object_has_member(params, member)
+               ? json_object_get_member(params, member)
+               : json_object_get_member(session_.object(), member);
+  };
+  std::vector<std::string> names = Session::tool_names(setting("tools"));
+  ToolChoice choice = Session::parse_tool_choice(setting("tool_choice"));
+  if (names.empty() || choice.mode == ToolChoice::Mode::None) return false;
+  const std::string text = last_user_text();
+  if (choice.mode == ToolChoice::Mode::Function) {
+    *name = choice.function;
+  } else if (choice.mode == ToolChoice::Mode::Required) {
+    *name = names.front();
+  } else {
+    // auto: the tool whose name comes first in what the user wrote, if any.
+    size_t first = std::string::npos;
+    for (const std::string &candidate : names) {
+      size_t pos = find_name(text, candidate);
+      if (pos < first) {
+        first = pos;
+        *name = candidate;
+      }
+    }
+    if (first == std::string::npos) return false;
+  }
+  size_t pos = find_name(text, *name);
+  *arguments = pos == std::string::npos ? "{}" : arguments_from(text, pos + name->size());
+  return true;
+}
+
+// The input_text of the last user message in the conversation (none for spoken turns).
+std::string Agent::last_user_text() const {
+  for (auto it = item_order_.rbegin(); it != item_order_.rend(); ++it) {
+    JsonObject *item = find_item(*it);
+    if (get_string(item, "type") != "message" || get_string(item, "role") != "user") continue;
+    std::string text;
+    JsonNode *content = json_object_get_member(item, "content");
+    JsonArray *parts = content && JSON_NODE_HOLDS_ARRAY(content) ? json_node_get_array(content)
+                                                                 : nullptr;
+    for (guint i = 0; parts && i < json_array_get_length(parts); i++) {
+      JsonNode *node = json_array_get_element(parts, i);
+      JsonObject *part = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : nullptr;
+      if (get_string(part, "type") != "input_text") continue;
+      if (!text.empty()) text += "\n";
+      text += get_string(part, "text");
+    }
+    return text;
+  }
+  return "";
+}
+
+std::string Agent::reply_text() {
+  std::string text;
+  if (pending_output_) {
+    auto name = call_names_.find(pending_output_->first);
+    text = "The tool " + (name == call_names_.end() ? std::string("unknown") : name->second) +
+           " returned: " + utf8_prefix(pending_output_->second, kMaxToolOutputChars);
+    pending_output_.reset();
+  } else if (!options_.reply.empty()) {
+    text = options_.reply;
+  } else {
+    text = "Hello from the local realtime server. I heard " +
+           format_seconds(heard_seconds_ > 0 ? heard_seconds_ : buffer_ms_ / 1000.0) +
+           " seconds of your audio.";
+  }
+  if (images_pending_ > 0) {
+    text += " I can see " + std::to_string(images_pending_) +
+            (images_pending_ == 1 ? " image" : " images") + "; the last one is " +
+            std::to_string(last_image_width_) + "x" + std::to_string(last_image_height_) +
+            " pixels.";
+    images_pending_ = 0;
+  }
+  return text;
+}
+
+// The response's item goes into the conversation, in progress.
+void Agent::add_output_item() {
   Response &r = *response_;
   JsonObject *added = new_event("response.output_item.added");
   json_object_set_string_member(added, "response_id", r.id.c_str());
@@ -578,6 +903,33 @@ void Agent::begin_output(Pcm pcm) {
   items_[r.item_id] = item;
   item_order_.push_back(r.item_id);
   r.item_added = true;
+}
+
+void Agent::emit_argument_delta() {
+  Response &r = *response_;
+  if (!r.item_added) {
+    add_output_item();
+    call_names_[r.call_id] = r.name;
+    issued_calls_.insert(r.call_id);
+  }
+  // The next piece, whole UTF-8 characters only.
+  const char *start = r.arguments.c_str() + r.arguments_sent;
+  const char *end = start;
+  for (long n = 0; *end && n < kArgumentDeltaChars; n++) end = g_utf8_next_char(end);
+  JsonObject *ev = new_event("response.function_call_arguments.delta");
+  json_object_set_string_member(ev, "response_id", r.id.c_str());
+  json_object_set_string_member(ev, "item_id", r.item_id.c_str());
+  json_object_set_int_member(ev, "output_index", 0);
+  json_object_set_string_member(ev, "call_id", r.call_id.c_str());
+  json_object_set_string_member(ev, "delta", std::string(start, end).c_str());
+  emit(ev);
+  r.arguments_sent = end - r.arguments.c_str();
+  if (r.arguments_sent >= r.arguments.size()) finish_response("completed", nullptr);
+}
+
+void Agent::begin_output(Pcm pcm) {
+  add_output_item();
+  Response &r = *response_;
 
   JsonObject *part_added = new_event("response.content_part.added");
   json_object_set_string_member(part_added, "response_id", r.id.c_str());
@@ -648,7 +1000,19 @@ void Agent::finish_response(const char *status, const char *reason) {
   Response &r = *response_;
   bool completed = strcmp(status, "completed") == 0;
   const char *item_status = completed ? "completed" : "incomplete";
-  if (r.item_added) {
+  if (r.item_added && r.function_call) {
+    // Also sent when the call was cut short, with the arguments so far.
+    const std::string arguments = r.arguments.substr(0, r.arguments_sent);
+    JsonObject *done = new_event("response.function_call_arguments.done");
+    json_object_set_string_member(done, "response_id", r.id.c_str());
+    json_object_set_string_member(done, "item_id", r.item_id.c_str());
+    json_object_set_int_member(done, "output_index", 0);
+    json_object_set_string_member(done, "call_id", r.call_id.c_str());
+    json_object_set_string_member(done, "name", r.name.c_str());
+    json_object_set_string_member(done, "arguments", arguments.c_str());
+    emit(done);
+    host_.function_called(r.call_id, r.name, arguments);
+  } else if (r.item_added) {
     JsonObject *done = new_event(r.audio ? "response.output_audio_transcript.done"
                                          : "response.output_text.done");
     json_object_set_string_member(done, "response_id", r.id.c_str());
@@ -668,7 +1032,8 @@ void Agent::finish_response(const char *status, const char *reason) {
     json_object_set_string_member(part, r.audio ? "transcript" : "text", r.said.c_str());
     json_object_set_object_member(part_done, "part", part);
     emit(part_done);
-
+  }
+  if (r.item_added) {
     JsonObject *item_done = new_event("response.output_item.done");
     json_object_set_string_member(item_done, "response_id", r.id.c_str());
     json_object_set_int_member(item_done, "output_index", 0);
@@ -697,7 +1062,8 @@ void Agent::finish_response(const char *status, const char *reason) {
   // ~20 per second of generated audio.
   gint64 in_audio = static_cast<gint64>(heard_seconds_ * 10);
   gint64 in_text = 120;
-  gint64 out_text = static_cast<gint64>(std::ceil(r.words_sent * 1.3));
+  gint64 out_text = r.function_call ? 5 + static_cast<gint64>(std::ceil(r.arguments_sent / 4.0))
+                                    : static_cast<gint64>(std::ceil(r.words_sent * 1.3));
   gint64 out_audio = r.audio ? static_cast<gint64>(r.audio_ms / 1000.0 * 20 * r.words_sent /
                                                    std::max<size_t>(1, r.words.size()))
                              : 0;
@@ -722,6 +1088,30 @@ void Agent::finish_response(const char *status, const char *reason) {
   response_.reset();
   JsonObject *ev = new_event("response.done");
   json_object_set_object_member(ev, "response", resp);
+  emit(ev);
+  emit_rate_limits(in_audio + in_text + out_text + out_audio);
+}
+
+// As the service does after each response: the request made and the tokens it used, against
+// plausible per-minute limits that refill at once (each report stands alone).
+void Agent::emit_rate_limits(gint64 tokens_used) {
+  constexpr gint64 kRequestLimit = 5000, kTokenLimit = 400000;
+  JsonArray *limits = json_array_new();
+  JsonObject *requests = json_object_new();
+  json_object_set_string_member(requests, "name", "requests");
+  json_object_set_int_member(requests, "limit", kRequestLimit);
+  json_object_set_int_member(requests, "remaining", kRequestLimit - 1);
+  json_object_set_double_member(requests, "reset_seconds", 0.012);
+  json_array_add_object_element(limits, requests);
+  JsonObject *tokens = json_object_new();
+  json_object_set_string_member(tokens, "name", "tokens");
+  json_object_set_int_member(tokens, "limit", kTokenLimit);
+  json_object_set_int_member(tokens, "remaining", kTokenLimit - tokens_used);
+  json_object_set_double_member(tokens, "reset_seconds",
+                                std::round(tokens_used * 60.0 / kTokenLimit * 1000) / 1000);
+  json_array_add_object_element(limits, tokens);
+  JsonObject *ev = new_event("rate_limits.updated");
+  json_object_set_array_member(ev, "rate_limits", limits);
   emit(ev);
 }
 

@@ -13,10 +13,22 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace rts {
+
+// An image the client sent (an input_image part of a message item) and the server accepted.
+struct ReceivedImage {
+  std::string item_id;
+  std::string format;  // jpeg | png
+  int width = 0, height = 0;
+  size_t bytes = 0;          // decoded size
+  std::string detail;        // auto | low | high
+  size_t message_bytes = 0;  // the data channel message that carried it
+};
 
 class AgentHost {
  public:
@@ -31,11 +43,22 @@ class AgentHost {
   virtual void item_created(JsonObject *item) = 0;
   // The session's instructions are now this (session.update).
   virtual void instructions_changed(const std::string &instructions) = 0;
+  // The agent called a function (its arguments are done, or were cut short by a cancel).
+  virtual void function_called(const std::string &call_id, const std::string &name,
+                               const std::string &arguments) = 0;
+  // The client answered a function call. issued: the agent made that call; otherwise name is
+  // that of a function_call item the client created with this call_id, or empty.
+  virtual void function_output(const std::string &call_id, bool issued, const std::string &name,
+                               const std::string &output) = 0;
+  // The client sent an image that was accepted.
+  virtual void image_received(const ReceivedImage &image) = 0;
 };
 
 class Agent {
  public:
-  Agent(AgentHost &host, const Options &options, const Session &session, SpeechSynth &synth);
+  // webrtc_filter: Azure's ?webrtcfilter=on, only an allow-list of events reaches the client.
+  Agent(AgentHost &host, const Options &options, const Session &session, SpeechSynth &synth,
+        bool webrtc_filter);
   ~Agent();
   Agent(const Agent &) = delete;
   Agent &operator=(const Agent &) = delete;
@@ -43,7 +66,8 @@ class Agent {
   // The data channel opened: announce the session.
   void on_channel_open();
   // One client event; event is nullptr when the text was not JSON (parse_error says why).
-  void on_client_event(JsonNode *event, const std::string &parse_error);
+  // message_bytes: the size of the data channel message it came in.
+  void on_client_event(JsonNode *event, const std::string &parse_error, size_t message_bytes);
   // One chunk of decoded caller audio: its RMS (0..1) and length.
   void on_input_audio(double rms, double chunk_ms);
   // The call reached its maximum duration.
@@ -57,7 +81,7 @@ class Agent {
                   JsonObject *client_event);
 
   void handle_session_update(JsonObject *event);
-  void handle_item_create(JsonObject *event);
+  void handle_item_create(JsonObject *event, size_t message_bytes);
   void handle_item_retrieve(JsonObject *event);
   void handle_item_delete(JsonObject *event);
   void handle_item_truncate(JsonObject *event);
@@ -70,18 +94,33 @@ class Agent {
   // inserts after that item (which must exist).
   void add_item(JsonObject *item, const std::string *after = nullptr);
   // A message item's role and content parts are ones the service accepts; else sends an error.
-  bool check_message(JsonObject *item, JsonObject *client_event);
+  // The images it carries are added to *images (without their item_id).
+  bool check_message(JsonObject *item, JsonObject *client_event, size_t message_bytes,
+                     std::vector<ReceivedImage> *images);
+  // A function_call_output item has its call_id and output; else sends an error.
+  bool check_function_output(JsonObject *item, JsonObject *client_event);
   JsonObject *find_item(const std::string &id) const;
 
   void commit_user_audio(const std::string &item_id, double seconds);
   void start_response(JsonObject *params);
+  // Whether the response about to start calls a function (tools, tool_choice and the last
+  // user text decide), and which, with what arguments.
+  bool plan_function_call(JsonObject *params, std::string *name, std::string *arguments) const;
+  std::string last_user_text() const;
+  // What a spoken or text response says; consumes the pending tool output and images.
+  std::string reply_text();
+  void add_output_item();
   void begin_output(Pcm pcm);
+  // One tick of a function call: its item first, then the next piece of its arguments.
+  void emit_argument_delta();
   void emit_words_until(double played_ms);
   void finish_response(const char *status, const char *reason);
+  void emit_rate_limits(gint64 tokens_used);
   void stop_audio();  // cut playback now (no event)
   void audio_finished();
 
   JsonObject *response_object(const char *status) const;
+  // The response's output item: an assistant message, or a function_call.
   JsonObject *assistant_item(const char *status) const;
 
   AgentHost &host_;
@@ -105,6 +144,17 @@ class Agent {
   std::unique_ptr<Response> response_;  // the response being generated, if any
   std::string playing_response_id_;     // whose audio the pacer is playing
   std::string last_response_id_;
+
+  const bool webrtc_filter_;
+  // Function names by call_id: the calls the agent made and function_call items the client
+  // created (history it replays).
+  std::map<std::string, std::string> call_names_;
+  std::set<std::string> issued_calls_;  // call_ids the agent made
+  // The latest function_call_output not yet answered by a response: call_id and output.
+  std::optional<std::pair<std::string, std::string>> pending_output_;
+  // Images received since the last spoken or text response, and the size of the last one.
+  int images_pending_ = 0;
+  int last_image_width_ = 0, last_image_height_ = 0;
 };
 
 }  // namespace rts

@@ -139,6 +139,34 @@ struct MediaTap {
     last_was_filler.store(filler);
   }
 
+  // Streaming thread: add n samples of caller audio that arrived at now_us to the level
+  // windows; completed windows go to *done. The timeline counts decoded samples from the first
+  // one, except that a pause in the audio (nothing decoded while the clock ran on, e.g. a
+  // client that stopped sending) moves it on to the clock, so t stays comparable to real time.
+  void measure(const int16_t *s, size_t n, gint64 now_us,
+               std::vector<CallRecord::LevelWindow> *done) {
+    if (media_start_us < 0) media_start_us = now_us;
+    gint64 clock_samples = (now_us - media_start_us) * kSampleRate / G_USEC_PER_SEC;
+    if (clock_samples - timeline_samples > kLevelGapSamples) {
+      timeline_samples = clock_samples;  // the window in progress is abandoned: it has a hole
+      window_sum = 0;
+      window_count = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (window_count == 0) window_start = timeline_samples;
+      window_sum += double(s[i]) * s[i];
+      window_count++;
+      timeline_samples++;
+      if (window_count < kLevelWindowSamples) continue;
+      double rms = std::sqrt(window_sum / window_count) / 32768.0;
+      double dbfs = window_sum == 0 ? -120.0 : std::max(-120.0, 20 * std::log10(rms));
+      done->push_back(CallRecord::LevelWindow{
+          std::round(double(window_start) / kSampleRate * 10) / 10, std::round(dbfs * 10) / 10});
+      window_sum = 0;
+      window_count = 0;
+    }
+  }
+
   GstElement *appsrc;
   const guint serial;
   const bool echo_allowed;          // --no-echo clears it
@@ -147,23 +175,34 @@ struct MediaTap {
   std::atomic<gint64> supplied_until_us{0};
   std::atomic<bool> last_was_filler{false};
   std::atomic<bool> filling{false};  // the filler runs: the call is connected and not ending
+
+  // Level measurement, on the streaming thread only.
+  static constexpr size_t kLevelWindowSamples = kSampleRate / 10;  // 100 ms
+  static constexpr gint64 kLevelGapSamples = kSampleRate / 5;      // 200 ms
+  gint64 media_start_us = -1;  // the first decoded caller audio
+  gint64 timeline_samples = 0;
+  gint64 window_start = 0;
+  double window_sum = 0;
+  size_t window_count = 0;
 };
 
 // Streaming thread: echo the decoded caller audio at once (so the round trip is measurable),
-// and hand its level to the agent on the main context.
+// then measure it, and hand its level to the agent on the main context.
 GstFlowReturn Call::on_new_sample_cb(GstAppSink *sink, gpointer data) {
   MediaTap &tap = **static_cast<std::shared_ptr<MediaTap> *>(data);
   GstSample *sample = gst_app_sink_pull_sample(sink);
   if (!sample) return GST_FLOW_EOS;
+  gint64 now_us = g_get_monotonic_time();
   GstBuffer *buffer = gst_sample_get_buffer(sample);
   GstMapInfo map;
   double sum = 0;
   size_t count = 0;
-  if (buffer && gst_buffer_map(buffer, &map, GST_MAP_READ)) {
-    const int16_t *s = reinterpret_cast<const int16_t *>(map.data);
+  const int16_t *s = nullptr;
+  bool mapped = buffer && gst_buffer_map(buffer, &map, GST_MAP_READ);
+  if (mapped) {
+    s = reinterpret_cast<const int16_t *>(map.data);
     count = map.size / 2;
     for (size_t i = 0; i < count; i++) sum += double(s[i]) * s[i];
-    gst_buffer_unmap(buffer, &map);
   }
   if (count > 0 && tap.echo_allowed && tap.echo.load()) {
     // A fresh buffer without timestamps: appsrc (do-timestamp) stamps it with its push time.
@@ -172,14 +211,20 @@ GstFlowReturn Call::on_new_sample_cb(GstAppSink *sink, gpointer data) {
     gst_app_src_push_buffer(GST_APP_SRC(tap.appsrc), copy);
     tap.note_pushed(count, false);
   }
+  // After the echo has gone, so that measuring never delays it.
+  std::vector<CallRecord::LevelWindow> windows;
+  if (count > 0) tap.measure(s, count, now_us, &windows);
+  if (mapped) gst_buffer_unmap(buffer, &map);
   gst_sample_unref(sample);
   if (count > 0) {
     double rms = std::sqrt(sum / count) / 32768.0;
     double chunk_ms = count * 1000.0 / kSampleRate;
     guint serial = tap.serial;
-    run_on_main([serial, rms, chunk_ms]() {
+    run_on_main([serial, rms, chunk_ms, windows = std::move(windows)]() {
       Call *call = lookup(serial);
-      if (call && call->agent_) call->agent_->on_input_audio(rms, chunk_ms);
+      if (!call || !call->agent_) return;
+      call->on_input_levels(chunk_ms / 1000.0, windows);
+      call->agent_->on_input_audio(rms, chunk_ms);
     });
   }
   return GST_FLOW_OK;
@@ -193,7 +238,7 @@ Call::Call(const std::string &id, const Options &options, const Session &session
       options_(options),
       record_(std::move(record)),
       ended_cb_(std::move(ended)),
-      agent_(std::make_unique<Agent>(*this, options, session, synth)),
+      agent_(std::make_unique<Agent>(*this, options, session, synth, record_->webrtc_filter)),
       strict_ice_(strict_ice) {
   live_calls()[serial_] = this;
   record_->instructions = get_string(session.object(), "instructions");
@@ -657,9 +702,9 @@ void Call::on_channel_message(const std::string &text) {
   JsonNode *node = parse_json(text, &error);
   // The log keeps what arrived: parsed JSON, or the raw text when it was not JSON.
   json_array_add_element(record_->events,
-                         node ? json_node_copy(node)
+                         node ? deep_copy(node)
                               : json_node_init_string(json_node_alloc(), text.c_str()));
-  agent_->on_client_event(node, error);
+  agent_->on_client_event(node, error, text.size());
   if (node) json_node_unref(node);
 }
 
@@ -771,6 +816,46 @@ void Call::item_created(JsonObject *item) {
 
 void Call::instructions_changed(const std::string &instructions) {
   record_->instructions = instructions;
+}
+
+void Call::function_called(const std::string &call_id, const std::string &name,
+                           const std::string &arguments) {
+  // A client may answer before the arguments are done (it knows the call_id from the item).
+  for (auto &call : record_->function_calls) {
+    if (call.call_id == call_id) {
+      call.name = name;
+      call.arguments = arguments;
+      return;
+    }
+  }
+  record_->function_calls.push_back(CallRecord::FunctionCall{call_id, name, arguments, {}});
+}
+
+// An output fills in its call's entry; one for a call never made gets an entry of its own.
+void Call::function_output(const std::string &call_id, bool issued, const std::string &name,
+                           const std::string &output) {
+  for (auto &call : record_->function_calls) {
+    if (call.call_id == call_id) {
+      call.output = output;
+      return;
+    }
+  }
+  CallRecord::FunctionCall entry{call_id, {}, {}, output};
+  if (!issued && !name.empty()) entry.name = name;
+  record_->function_calls.push_back(entry);
+}
+
+void Call::image_received(const ReceivedImage &image) {
+  record_->images.push_back(CallRecord::Image{image.item_id, image.format, image.detail,
+                                              image.width, image.height, image.bytes,
+                                              image.message_bytes});
+}
+
+void Call::on_input_levels(double seconds, const std::vector<CallRecord::LevelWindow> &windows) {
+  record_->input_seconds += seconds;
+  for (const auto &window : windows) record_->input_windows.push_back(window);
+  while (record_->input_windows.size() > CallRecord::kMaxLevelWindows)
+    record_->input_windows.pop_front();
 }
 
 void Call::end_by_itself(const char *state, Teardown how) {

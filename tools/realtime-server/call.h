@@ -65,6 +65,7 @@ class Call : public AgentHost {
   static void release_lingering_pipelines();
   bool ended() const { return ended_; }
   const std::string &id() const { return id_; }
+  Flavor flavor() const { return record_->flavor; }
 
   // Send text as is on the data channel, if open (the control interface's send_event).
   void send_raw(const std::string &text) { send_text(text); }
@@ -75,6 +76,11 @@ class Call : public AgentHost {
   void set_echo(bool enabled) override;
   void item_created(JsonObject *item) override;
   void instructions_changed(const std::string &instructions) override;
+  void function_called(const std::string &call_id, const std::string &name,
+                       const std::string &arguments) override;
+  void function_output(const std::string &call_id, bool issued, const std::string &name,
+                       const std::string &output) override;
+  void image_received(const ReceivedImage &image) override;
 
  private:
   bool build_pipeline(int opus_pt, std::string *error);
@@ -95,6 +101,8 @@ class Call : public AgentHost {
   void on_channel_closed();
   void on_ice_state_changed();
   void on_bus_message(GstMessage *message);
+  // Decoded caller audio: seconds more of it, and the level windows it completed.
+  void on_input_levels(double seconds, const std::vector<CallRecord::LevelWindow> &windows);
   void start_filler();
   void stop_filler();
   void check_peer_activity();

@@ -15,7 +15,8 @@ CallManager::CallManager(const Options &options, ControlLog &log)
 CallManager::~CallManager() { end_all(); }
 
 void CallManager::start_call(const std::string &offer_text, const Session &session,
-                             gint64 request_start_us, Done done) {
+                             Flavor flavor, bool webrtc_filter, gint64 request_start_us,
+                             Done done) {
   OfferInfo info;
   std::string error;
   GstSDPMessage *offer = parse_offer(offer_text, &info, &error);
@@ -29,16 +30,18 @@ void CallManager::start_call(const std::string &offer_text, const Session &sessi
   if (info.removed_candidates > 0)
     g_debug("call %s: %d offered candidate(s) withheld from webrtcbin", id.c_str(),
             info.removed_candidates);
-  auto call = std::make_unique<Call>(id, options_, session, log_.add_call(id), *synth_,
+  auto call = std::make_unique<Call>(id, options_, session,
+                                     log_.add_call(id, flavor, webrtc_filter), *synth_,
                                      strict_ice_,
                                      [this](const std::string &id) { forget_later(id); });
   Call *raw = call.get();
   calls_[id] = std::move(call);
+  const std::string location =
+      std::string(flavor == Flavor::Azure ? "/openai" : "") + "/v1/realtime/calls/" + id;
   raw->start(offer, info.opus_pt, request_start_us,
-             [done, id](unsigned status, const std::string &text) {
+             [done, id, location](unsigned status, const std::string &text) {
                if (status == 201) {
-                 done(HttpReply{201, "application/sdp", text, "/v1/realtime/calls/" + id, -1,
-                                id});
+                 done(HttpReply{201, "application/sdp", text, location, -1, id});
                } else {
                  const char *code = status == 400 ? "invalid_offer" : nullptr;
                  const char *type = status == 400 ? "invalid_request_error" : "server_error";
@@ -64,9 +67,12 @@ void CallManager::answer_delivered(const std::string &id) {
   if (it != calls_.end()) it->second->answer_delivered();
 }
 
-HttpReply CallManager::hangup(const std::string &id) {
+HttpReply CallManager::hangup(const std::string &id, Flavor flavor) {
   std::shared_ptr<CallRecord> record = log_.find_call(id);
   auto it = calls_.find(id);
+  // OpenAI and Azure OpenAI are separate services: neither knows the other's calls.
+  if (record && record->flavor != flavor) record = nullptr;
+  if (it != calls_.end() && it->second->flavor() != flavor) it = calls_.end();
   if (it == calls_.end() && !record) {
     return HttpReply{404, "application/json",
                      error_body("Call '" + id + "' not found.", "invalid_request_error",

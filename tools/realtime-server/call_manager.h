@@ -34,15 +34,16 @@ class CallManager {
   CallManager(const CallManager &) = delete;
   CallManager &operator=(const CallManager &) = delete;
 
-  // Answer an offer for a session. done runs once on the main context (maybe before return).
-  void start_call(const std::string &offer, const Session &session, gint64 request_start_us,
-                  Done done);
+  // Answer an offer for a session, posted on flavor's endpoint (webrtc_filter: Azure's
+  // ?webrtcfilter=on). done runs once on the main context (maybe before return).
+  void start_call(const std::string &offer, const Session &session, Flavor flavor,
+                  bool webrtc_filter, gint64 request_start_us, Done done);
   // The answer for this call never reached its client: drop the call without a word.
   void abandon(const std::string &id);
   // The answer for this call went out to its client.
   void answer_delivered(const std::string &id);
-  // 200 and the call is torn down, or 404 for an id never seen.
-  HttpReply hangup(const std::string &id);
+  // 200 and the call is torn down, or 404 for an id never seen on flavor's endpoint.
+  HttpReply hangup(const std::string &id, Flavor flavor);
   // Every live call ends at once: its events channel closes (no event), its media stops.
   void drop_all();
   // Every live call goes silent: nothing passes its relay any more, either way.

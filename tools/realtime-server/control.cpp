@@ -29,20 +29,23 @@ void ControlLog::log_request(const std::string &method, const std::string &path,
   trim(&requests_);
 }
 
-void ControlLog::log_secret(int ttl, JsonObject *requested) {
+void ControlLog::log_secret(int ttl, JsonObject *requested, const char *auth, Flavor flavor) {
   JsonNode *node = requested ? json_node_init_object(json_node_alloc(), requested)
                              : json_node_init_null(json_node_alloc());
-  JsonNode *copy = json_node_copy(node);
+  JsonNode *copy = deep_copy(node);
   json_node_unref(node);
-  secrets_.push_back(SecretEntry{ttl, copy});
+  secrets_.push_back(SecretEntry{ttl, copy, auth, flavor});
   while (secrets_.size() > kMaxEntries) {
     json_node_unref(secrets_.front().session);
     secrets_.pop_front();
   }
 }
 
-std::shared_ptr<CallRecord> ControlLog::add_call(const std::string &id) {
+std::shared_ptr<CallRecord> ControlLog::add_call(const std::string &id, Flavor flavor,
+                                                 bool webrtc_filter) {
   auto record = std::make_shared<CallRecord>(id);
+  record->flavor = flavor;
+  record->webrtc_filter = webrtc_filter;
   calls_.push_back(record);
   trim(&calls_);
   calls_by_id_[id] = record;
@@ -290,6 +293,8 @@ std::string ControlLog::to_json() const {
     JsonObject *o = json_object_new();
     json_object_set_int_member(o, "ttl", s.ttl);
     json_object_set_member(o, "session", json_node_copy(s.session));
+    json_object_set_string_member(o, "auth", s.auth);
+    json_object_set_string_member(o, "flavor", flavor_name(s.flavor));
     json_array_add_object_element(secrets, o);
   }
   json_object_set_array_member(root, "secrets", secrets);
@@ -297,6 +302,8 @@ std::string ControlLog::to_json() const {
   for (const auto &c : calls_) {
     JsonObject *o = json_object_new();
     json_object_set_string_member(o, "id", c->id.c_str());
+    json_object_set_string_member(o, "flavor", flavor_name(c->flavor));
+    json_object_set_boolean_member(o, "webrtcfilter", c->webrtc_filter);
     json_object_set_string_member(o, "state", c->state.c_str());
     json_object_set_boolean_member(o, "hangup", c->hangup);
     json_object_set_array_member(o, "events", json_array_ref(c->events));
@@ -310,6 +317,46 @@ std::string ControlLog::to_json() const {
     }
     json_object_set_array_member(o, "messages", messages);
     json_object_set_string_member(o, "instructions", c->instructions.c_str());
+    JsonArray *function_calls = json_array_new();
+    for (const auto &f : c->function_calls) {
+      JsonObject *call = json_object_new();
+      json_object_set_string_member(call, "call_id", f.call_id.c_str());
+      for (const auto &member : {std::make_pair("name", &f.name),
+                                 std::make_pair("arguments", &f.arguments),
+                                 std::make_pair("output", &f.output)}) {
+        if (*member.second)
+          json_object_set_string_member(call, member.first, member.second->value().c_str());
+        else
+          json_object_set_null_member(call, member.first);
+      }
+      json_array_add_object_element(function_calls, call);
+    }
+    json_object_set_array_member(o, "function_calls", function_calls);
+    JsonArray *images = json_array_new();
+    for (const auto &i : c->images) {
+      JsonObject *image = json_object_new();
+      json_object_set_string_member(image, "item_id", i.item_id.c_str());
+      json_object_set_string_member(image, "format", i.format.c_str());
+      json_object_set_int_member(image, "width", i.width);
+      json_object_set_int_member(image, "height", i.height);
+      json_object_set_int_member(image, "bytes", static_cast<gint64>(i.bytes));
+      json_object_set_string_member(image, "detail", i.detail.c_str());
+      json_object_set_int_member(image, "message_bytes", static_cast<gint64>(i.message_bytes));
+      json_array_add_object_element(images, image);
+    }
+    json_object_set_array_member(o, "images", images);
+    JsonObject *input_audio = json_object_new();
+    json_object_set_double_member(input_audio, "seconds",
+                                  std::round(c->input_seconds * 1000) / 1000);
+    JsonArray *windows = json_array_new();
+    for (const auto &w : c->input_windows) {
+      JsonObject *window = json_object_new();
+      json_object_set_double_member(window, "t", w.t);
+      json_object_set_double_member(window, "rms_dbfs", w.rms_dbfs);
+      json_array_add_object_element(windows, window);
+    }
+    json_object_set_array_member(input_audio, "windows", windows);
+    json_object_set_object_member(o, "input_audio", input_audio);
     const RelayStats &r = *c->relay;
     JsonObject *relay = json_object_new();
     json_object_set_int_member(relay, "packets_in", r.packets_in.load());

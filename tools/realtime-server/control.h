@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,12 +28,42 @@ struct CallRecord {
     std::string id, role, text;  // text: the item's text parts, joined
   };
 
+  // A function call the agent made, or an output for a call_id it never issued.
+  struct FunctionCall {
+    std::string call_id;
+    std::optional<std::string> name;       // unissued: the name of a function_call item the
+                                           // client created with that call_id, if any
+    std::optional<std::string> arguments;  // unissued: none
+    std::optional<std::string> output;     // none until the client answers
+  };
+
+  // An image the client sent in a message item and the server accepted.
+  struct Image {
+    std::string item_id, format, detail;
+    int width, height;
+    size_t bytes;          // decoded size
+    size_t message_bytes;  // the whole data channel message that carried it
+  };
+
+  // The level of one 100 ms window of decoded caller audio.
+  struct LevelWindow {
+    double t;  // seconds since the call's media started
+    double rms_dbfs;
+  };
+  static constexpr size_t kMaxLevelWindows = 600;
+
   std::string id;
+  Flavor flavor = Flavor::OpenAI;
+  bool webrtc_filter = false;    // Azure's ?webrtcfilter=on
   std::string state = "active";  // active | hungup | dropped | expired
   bool hangup = false;           // a hangup request arrived for it
   JsonArray *events;             // every client event received, as parsed JSON
   std::vector<Message> messages;
   std::string instructions;      // the session's instructions as last set
+  std::vector<FunctionCall> function_calls;
+  std::vector<Image> images;
+  double input_seconds = 0;      // decoded caller audio so far
+  std::deque<LevelWindow> input_windows;  // the last kMaxLevelWindows
   std::shared_ptr<RelayStats> relay = std::make_shared<RelayStats>();
 };
 
@@ -68,9 +99,10 @@ class ControlLog {
 
   void log_request(const std::string &method, const std::string &path, const std::string &query,
                    unsigned status);
-  // requested: the "session" member of the mint request as sent (nullptr when absent).
-  void log_secret(int ttl, JsonObject *requested);
-  std::shared_ptr<CallRecord> add_call(const std::string &id);
+  // requested: the "session" member of the mint request as sent (nullptr when absent); auth:
+  // how the permanent credential came ("bearer" or "api-key").
+  void log_secret(int ttl, JsonObject *requested, const char *auth, Flavor flavor);
+  std::shared_ptr<CallRecord> add_call(const std::string &id, Flavor flavor, bool webrtc_filter);
   std::shared_ptr<CallRecord> find_call(const std::string &id) const;
 
   // Parse a fault request; false (with *error) if it is malformed.
@@ -94,6 +126,8 @@ class ControlLog {
   struct SecretEntry {
     int ttl;
     JsonNode *session;  // owned; a null node when the request had none
+    const char *auth;
+    Flavor flavor;
   };
   static bool take(HttpFault *pending, HttpFault *out);
   static bool parse_http_fault(JsonObject *request, const char *count_member, HttpFault *fault,

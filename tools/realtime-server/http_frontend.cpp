@@ -52,7 +52,7 @@ void reply_error(SoupServerMessage *msg, unsigned status, const std::string &mes
 
 // What a misconfigured proxy in front of the service may return: a success status and a call
 // location, but an HTML page instead of the SDP answer.
-HttpReply bad_answer() {
+HttpReply bad_answer(Flavor flavor) {
   HttpReply r;
   r.status = 201;
   r.content_type = "text/html";
@@ -60,7 +60,8 @@ HttpReply bad_answer() {
       "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
       "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
       "</body>\r\n</html>\r\n";
-  r.location = "/v1/realtime/calls/rtc_" + random_hex(12);
+  r.location = std::string(flavor == Flavor::Azure ? "/openai" : "") + "/v1/realtime/calls/rtc_" +
+               random_hex(12);
   return r;
 }
 
@@ -84,12 +85,36 @@ std::string bearer_token(SoupServerMessage *msg) {
   return token;
 }
 
+// A request header's value without surrounding blanks, or empty.
+std::string header_value(SoupServerMessage *msg, const char *name) {
+  const char *value =
+      soup_message_headers_get_one(soup_server_message_get_request_headers(msg), name);
+  if (!value) return "";
+  gchar *copy = g_strstrip(g_strdup(value));
+  std::string out = copy;
+  g_free(copy);
+  return out;
+}
+
+// An Azure deployment name: 1 to 64 letters, digits, '.', '_' or '-'.
+bool valid_deployment(JsonNode *model) {
+  if (!model || !JSON_NODE_HOLDS_VALUE(model) || json_node_get_value_type(model) != G_TYPE_STRING)
+    return false;
+  std::string name = json_node_get_string(model);
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
 std::string query_of(SoupServerMessage *msg) {
   const char *query = g_uri_get_query(soup_server_message_get_uri(msg));
   return query ? query : "";
 }
 
 const char *const kCallsPrefix = "/v1/realtime/calls/";
+// Azure OpenAI serves the same endpoints under this prefix.
+const char *const kAzurePrefix = "/openai";
 // A request whose client went away before the reply, as logged (nginx's convention).
 constexpr unsigned kClientClosedRequest = 499;
 const char *const kLoggedKey = "rts-logged";
@@ -194,19 +219,31 @@ void HttpFrontEnd::route(SoupServerMessage *msg, const std::string &path) {
       control(msg, path);
       return;
     }
-  } else if (method == "POST" && path == "/v1/realtime/client_secrets") {
-    mint(msg);
-    return;
-  } else if (method == "POST" && path == "/v1/realtime/calls") {
-    create_call(msg);
-    return;
-  } else if (method == "POST" && g_str_has_prefix(path.c_str(), kCallsPrefix) &&
-             g_str_has_suffix(path.c_str(), "/hangup")) {
-    std::string id = path.substr(strlen(kCallsPrefix),
-                                 path.size() - strlen(kCallsPrefix) - strlen("/hangup"));
-    if (!id.empty() && id.find('/') == std::string::npos) {
-      reply(msg, calls_.hangup(id));
+  } else {
+    // OpenAI's /v1/realtime/..., or the same under Azure OpenAI's /openai/v1/realtime/...
+    Flavor flavor = Flavor::OpenAI;
+    std::string rest = path;
+    if (g_str_has_prefix(path.c_str(), kAzurePrefix) &&
+        g_str_has_prefix(path.c_str() + strlen(kAzurePrefix), "/v1/")) {
+      flavor = Flavor::Azure;
+      rest = path.substr(strlen(kAzurePrefix));
+    }
+    if (method == "POST" && rest == "/v1/realtime/client_secrets") {
+      mint(msg, flavor);
       return;
+    }
+    if (method == "POST" && rest == "/v1/realtime/calls") {
+      create_call(msg, flavor);
+      return;
+    }
+    if (method == "POST" && g_str_has_prefix(rest.c_str(), kCallsPrefix) &&
+        g_str_has_suffix(rest.c_str(), "/hangup")) {
+      std::string id = rest.substr(strlen(kCallsPrefix),
+                                   rest.size() - strlen(kCallsPrefix) - strlen("/hangup"));
+      if (!id.empty() && id.find('/') == std::string::npos) {
+        reply(msg, calls_.hangup(id, flavor));
+        return;
+      }
     }
   }
   reply_json(msg, 404,
@@ -235,14 +272,30 @@ bool HttpFrontEnd::take_fault(bool for_calls, HttpReply *out) {
   return true;
 }
 
-void HttpFrontEnd::mint(SoupServerMessage *msg) {
+void HttpFrontEnd::mint(SoupServerMessage *msg, Flavor flavor) {
   HttpReply fault;
   if (take_fault(false, &fault)) {
     reply(msg, fault);
     return;
   }
-  if (!secure_equal(bearer_token(msg), options_.api_key)) {
+  if (flavor == Flavor::OpenAI && !secure_equal(bearer_token(msg), options_.api_key)) {
+    // OpenAI knows no api-key header: a key sent that way is no key at all.
     reply_error(msg, 401, "Incorrect API key provided.", "invalid_api_key");
+    return;
+  }
+  if (flavor == Flavor::Azure && !secure_equal(header_value(msg, "api-key"), options_.api_key)) {
+    // Azure takes the key in an api-key header; a bearer token would have to be a Microsoft
+    // Entra ID token, which the key is not (and this server has no Entra ID).
+    bool bearer_only =
+        !bearer_token(msg).empty() && header_value(msg, "api-key").empty();
+    reply_error(msg, 401,
+                bearer_only
+                    ? "Invalid bearer token: this endpoint takes a Microsoft Entra ID token, or "
+                      "the key in an 'api-key' header."
+                    : "Access denied due to invalid subscription key or wrong API endpoint. Make "
+                      "sure to provide a valid key for an active subscription and use a correct "
+                      "regional API endpoint for your resource.",
+                "invalid_api_key");
     return;
   }
   std::string text = request_body(msg);
@@ -279,6 +332,16 @@ void HttpFrontEnd::mint(SoupServerMessage *msg) {
     ttl = static_cast<int>(seconds);
   }
   JsonObject *requested = get_object(request, "session");
+  if (flavor == Flavor::Azure && requested && json_object_has_member(requested, "model") &&
+      !valid_deployment(json_object_get_member(requested, "model"))) {
+    // On Azure the model is the name of a deployment of the resource.
+    reply_error(msg, 400,
+                "Invalid value for 'session.model': expected a deployment name of 1 to 64 "
+                "letters, digits, '.', '_' or '-'.",
+                "invalid_value", "session.model");
+    json_object_unref(request);
+    return;
+  }
   SessionError session_error;
   std::unique_ptr<Session> session = Session::from_request(requested, &session_error);
   if (!session) {
@@ -287,10 +350,10 @@ void HttpFrontEnd::mint(SoupServerMessage *msg) {
     if (request) json_object_unref(request);
     return;
   }
-  log_.log_secret(ttl, requested);
+  log_.log_secret(ttl, requested, flavor == Flavor::Azure ? "api-key" : "bearer", flavor);
   JsonObject *wire = copy_object(session->object());
   gint64 expires_at = 0;
-  std::string value = secrets_.mint(std::move(session), ttl, &expires_at);
+  std::string value = secrets_.mint(std::move(session), flavor, ttl, &expires_at);
   JsonObject *out = json_object_new();
   json_object_set_string_member(out, "value", value.c_str());
   json_object_set_int_member(out, "expires_at", expires_at);
@@ -300,12 +363,24 @@ void HttpFrontEnd::mint(SoupServerMessage *msg) {
   if (request) json_object_unref(request);
 }
 
-void HttpFrontEnd::create_call(SoupServerMessage *msg) {
+void HttpFrontEnd::create_call(SoupServerMessage *msg, Flavor flavor) {
   gint64 start_us = g_get_monotonic_time();
   // The GA URL takes no query: the service answers ?model= with a 400 and an empty body.
-  if (query_of(msg).find("model=") != std::string::npos) {
+  const std::string query = query_of(msg);
+  if (query.find("model=") != std::string::npos) {
     set_status(msg, 400);
     return;
+  }
+  // Azure's ?webrtcfilter=on limits what the data channel carries; OpenAI knows no such thing.
+  bool webrtc_filter = false;
+  if (flavor == Flavor::Azure && !query.empty()) {
+    GHashTable *params =
+        g_uri_parse_params(query.c_str(), -1, "&", G_URI_PARAMS_NONE, nullptr);
+    if (params) {
+      const char *value = static_cast<const char *>(g_hash_table_lookup(params, "webrtcfilter"));
+      webrtc_filter = value && g_ascii_strcasecmp(value, "on") == 0;
+      g_hash_table_unref(params);
+    }
   }
   // Every reply from here on goes through deliver(): it may have to wait out an injected delay,
   // and answering an offer is asynchronous (the message stays paused until webrtcbin is done).
@@ -318,11 +393,11 @@ void HttpFrontEnd::create_call(SoupServerMessage *msg) {
     return;
   }
   if (log_.take_bad_answer()) {
-    deliver(pending, bad_answer());
+    deliver(pending, bad_answer(flavor));
     return;
   }
   std::shared_ptr<const Session> session;
-  switch (secrets_.find(bearer_token(msg), &session)) {
+  switch (secrets_.find(bearer_token(msg), flavor, &session)) {
     case SecretStore::Lookup::Unknown:
       deliver(pending, error_reply(401, "Invalid ephemeral key provided.", "invalid_api_key"));
       return;
@@ -345,7 +420,7 @@ void HttpFrontEnd::create_call(SoupServerMessage *msg) {
                         "unsupported_content_type"));
     return;
   }
-  calls_.start_call(request_body(msg), *session, start_us,
+  calls_.start_call(request_body(msg), *session, flavor, webrtc_filter, start_us,
                     [this, pending](const HttpReply &r) { deliver(pending, r); });
 }
 

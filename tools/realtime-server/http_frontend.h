@@ -33,8 +33,8 @@ class HttpFrontEnd {
   static void on_request_finished(SoupServer *, SoupServerMessage *msg, gpointer self);
 
   void route(SoupServerMessage *msg, const std::string &path);
-  void mint(SoupServerMessage *msg);
-  void create_call(SoupServerMessage *msg);
+  void mint(SoupServerMessage *msg, Flavor flavor);
+  void create_call(SoupServerMessage *msg, Flavor flavor);
   void control(SoupServerMessage *msg, const std::string &path);
   // A pending /control/fault failure to serve instead of the real answer; false if none.
   bool take_fault(bool for_calls, HttpReply *out);

@@ -1,5 +1,6 @@
 #include "json_util.h"
 
+#include <cstring>
 #include <random>
 
 namespace rts {
@@ -74,12 +75,34 @@ std::string to_json(JsonObject *object) {
   return out;
 }
 
+JsonNode *deep_copy(JsonNode *node) {
+  if (JSON_NODE_HOLDS_OBJECT(node)) {
+    JsonObject *copy = copy_object(json_node_get_object(node));
+    JsonNode *out = json_node_init_object(json_node_alloc(), copy);
+    json_object_unref(copy);
+    return out;
+  }
+  if (JSON_NODE_HOLDS_ARRAY(node)) {
+    JsonArray *array = json_node_get_array(node);
+    JsonArray *copy = json_array_sized_new(json_array_get_length(array));
+    for (guint i = 0; i < json_array_get_length(array); i++)
+      json_array_add_element(copy, deep_copy(json_array_get_element(array, i)));
+    JsonNode *out = json_node_init_array(json_node_alloc(), copy);
+    json_array_unref(copy);
+    return out;
+  }
+  return json_node_copy(node);  // values and null: nothing shared
+}
+
 JsonObject *copy_object(JsonObject *object) {
-  JsonNode *node = json_node_init_object(json_node_alloc(), object);
-  JsonNode *copy = json_node_copy(node);  // json_node_copy() is deep for containers
-  JsonObject *out = json_object_ref(json_node_get_object(copy));
-  json_node_unref(copy);
-  json_node_unref(node);
+  JsonObject *out = json_object_new();
+  // get_members keeps the members' order, so copies serialise like their originals.
+  GList *names = json_object_get_members(object);
+  for (GList *l = names; l; l = l->next) {
+    const char *name = static_cast<const char *>(l->data);
+    json_object_set_member(out, name, deep_copy(json_object_get_member(object, name)));
+  }
+  g_list_free(names);
   return out;
 }
 
@@ -139,6 +162,118 @@ std::string error_body(const std::string &message, const std::string &type, cons
   std::string out = to_json(root);
   json_object_unref(root);
   return out;
+}
+
+namespace {
+
+// A recursive-descent check of RFC 8259 grammar; the text is known to be valid UTF-8.
+class StrictJson {
+ public:
+  explicit StrictJson(const std::string &text) : s_(text) {}
+  bool check() {
+    skip_ws();
+    if (!value(0)) return false;
+    skip_ws();
+    return pos_ == s_.size();
+  }
+
+ private:
+  static constexpr int kMaxDepth = 256;  // no stack exhaustion on hostile nesting
+
+  void skip_ws() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+      pos_++;
+  }
+  bool eat(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      pos_++;
+      return true;
+    }
+    return false;
+  }
+  bool literal(const char *word) {
+    size_t n = strlen(word);
+    if (s_.compare(pos_, n, word) != 0) return false;
+    pos_ += n;
+    return true;
+  }
+  bool digits() {
+    size_t start = pos_;
+    while (pos_ < s_.size() && g_ascii_isdigit(s_[pos_])) pos_++;
+    return pos_ > start;
+  }
+  bool number() {
+    eat('-');
+    if (eat('0')) {
+      // no leading zeros
+    } else if (pos_ < s_.size() && s_[pos_] >= '1' && s_[pos_] <= '9') {
+      digits();
+    } else {
+      return false;
+    }
+    if (eat('.') && !digits()) return false;
+    if (eat('e') || eat('E')) {
+      if (!eat('+')) eat('-');
+      if (!digits()) return false;
+    }
+    return true;
+  }
+  bool string() {
+    if (!eat('"')) return false;
+    while (pos_ < s_.size()) {
+      unsigned char c = static_cast<unsigned char>(s_[pos_++]);
+      if (c == '"') return true;
+      if (c < 0x20) return false;
+      if (c != '\\') continue;
+      if (pos_ >= s_.size()) return false;
+      char e = s_[pos_++];
+      if (e == 'u') {
+        for (int i = 0; i < 4; i++, pos_++)
+          if (pos_ >= s_.size() || !g_ascii_isxdigit(s_[pos_])) return false;
+      } else if (e == '\0' || !strchr("\"\\/bfnrt", e)) {
+        return false;
+      }
+    }
+    return false;
+  }
+  bool value(int depth) {
+    if (depth > kMaxDepth || pos_ >= s_.size()) return false;
+    char c = s_[pos_];
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      pos_++;
+      skip_ws();
+      if (eat(close)) return true;
+      do {
+        skip_ws();
+        if (c == '{') {
+          if (!string()) return false;
+          skip_ws();
+          if (!eat(':')) return false;
+          skip_ws();
+        }
+        if (!value(depth + 1)) return false;
+        skip_ws();
+      } while (eat(','));
+      return eat(close);
+    }
+    if (c == '"') return string();
+    if (c == 't') return literal("true");
+    if (c == 'f') return literal("false");
+    if (c == 'n') return literal("null");
+    return number();
+  }
+
+  const std::string &s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+bool is_strict_json(const std::string &text) {
+  if (!g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) return false;
+  return StrictJson(text).check();
 }
 
 JsonNode *json_literal(const char *text) {

@@ -22,7 +22,9 @@ JsonObject *parse_json_object(const std::string &text, std::string *error);
 std::string to_json(JsonNode *node);
 std::string to_json(JsonObject *object);
 
-// Deep copy of an object (json-glib has no json_object_copy in 1.6).
+// Deep copies. json_node_copy() is not one: in json-glib 1.6 the copy of an object or array
+// node shares the object or array with the original.
+JsonNode *deep_copy(JsonNode *node);
 JsonObject *copy_object(JsonObject *object);
 
 
@@ -36,6 +38,10 @@ bool get_bool(JsonObject *obj, const char *member, bool fallback);
 // The service's error body: {"error":{"message","type","code","param"}}.
 std::string error_body(const std::string &message, const std::string &type, const char *code,
                        const char *param = nullptr);
+
+// Whether text is exactly one JSON value by RFC 8259 (json-glib's parser also takes single
+// quotes, leading zeros and unknown escapes, which a client's JSON parser would refuse).
+bool is_strict_json(const std::string &text);
 
 // Build a node from a JSON literal written in the source (must be valid).
 JsonNode *json_literal(const char *text);

@@ -12,6 +12,14 @@ enum class SpeechKind { Tone, Espeak };
 // reported to do); or every one without USE-CANDIDATE, even before nomination.
 enum class StrictIce { Off, Consent, All };
 
+// Which service's URL shape a request came in on: OpenAI's /v1/realtime/... or Azure OpenAI's
+// /openai/v1/realtime/... (api-key header, deployment names, the webrtcfilter query).
+enum class Flavor { OpenAI, Azure };
+
+inline const char *flavor_name(Flavor flavor) {
+  return flavor == Flavor::Azure ? "azure" : "openai";
+}
+
 struct Options {
   std::string address = "127.0.0.1";
   int port = 8765;

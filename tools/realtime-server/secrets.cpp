@@ -9,20 +9,21 @@ namespace {
 constexpr gint64 kKeepExpiredSeconds = 3600;
 }  // namespace
 
-std::string SecretStore::mint(std::unique_ptr<Session> session, int ttl_seconds,
+std::string SecretStore::mint(std::unique_ptr<Session> session, Flavor flavor, int ttl_seconds,
                               gint64 *expires_at) {
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
   forget_stale(now);
   std::string value = "ek_" + random_hex(16);
   *expires_at = now + ttl_seconds;
-  secrets_[value] = Entry{*expires_at, std::shared_ptr<const Session>(std::move(session))};
+  secrets_[value] =
+      Entry{*expires_at, flavor, std::shared_ptr<const Session>(std::move(session))};
   return value;
 }
 
-SecretStore::Lookup SecretStore::find(const std::string &value,
+SecretStore::Lookup SecretStore::find(const std::string &value, Flavor flavor,
                                       std::shared_ptr<const Session> *session) const {
   auto it = secrets_.find(value);
-  if (it == secrets_.end()) return Lookup::Unknown;
+  if (it == secrets_.end() || it->second.flavor != flavor) return Lookup::Unknown;
   if (g_get_real_time() / G_USEC_PER_SEC >= it->second.expires_at) return Lookup::Expired;
   *session = it->second.session;
   return Lookup::Ok;

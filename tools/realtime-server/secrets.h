@@ -1,6 +1,7 @@
 // Ephemeral client secrets ("ek_...") minted with the permanent key.
 #pragma once
 
+#include "options.h"
 #include "session.h"
 
 #include <glib.h>
@@ -15,16 +16,21 @@ class SecretStore {
  public:
   enum class Lookup { Ok, Unknown, Expired };
 
-  // Remember a new secret for the session; returns its value and sets *expires_at (unix s).
-  std::string mint(std::unique_ptr<Session> session, int ttl_seconds, gint64 *expires_at);
+  // Remember a new secret for the session, minted on flavor's endpoint; returns its value and
+  // sets *expires_at (unix s).
+  std::string mint(std::unique_ptr<Session> session, Flavor flavor, int ttl_seconds,
+                   gint64 *expires_at);
 
   // The session a secret stands for. The expiry only bounds starting calls: one secret may
-  // start any number of calls until then.
-  Lookup find(const std::string &value, std::shared_ptr<const Session> *session) const;
+  // start any number of calls until then. A secret is only known to the service (flavor) that
+  // minted it: OpenAI and Azure OpenAI are separate services.
+  Lookup find(const std::string &value, Flavor flavor,
+              std::shared_ptr<const Session> *session) const;
 
  private:
   struct Entry {
     gint64 expires_at;  // unix seconds
+    Flavor flavor;
     std::shared_ptr<const Session> session;
   };
   void forget_stale(gint64 now);

@@ -65,11 +65,11 @@ void merge_patch(JsonObject *dst, JsonObject *src) {
         json_object_remove_member(dst, name);
     } else if (strcmp(name, "turn_detection") == 0 && changes_vad_kind(existing, value)) {
       // Switching VAD kind replaces the whole object rather than mixing parameters of both.
-      json_object_set_member(dst, name, json_node_copy(value));
+      json_object_set_member(dst, name, deep_copy(value));
     } else if (existing && JSON_NODE_HOLDS_OBJECT(existing) && JSON_NODE_HOLDS_OBJECT(value)) {
       merge_patch(json_node_get_object(existing), json_node_get_object(value));
     } else {
-      json_object_set_member(dst, name, json_node_copy(value));
+      json_object_set_member(dst, name, deep_copy(value));
     }
   }
 }
@@ -86,11 +86,41 @@ void set_default_bool(JsonObject *obj, const char *name, bool value) {
   if (!json_object_has_member(obj, name)) json_object_set_boolean_member(obj, name, value);
 }
 
-bool fail(SessionError *error, const char *code, const std::string &message, const char *param) {
+bool fail(SessionError *error, const char *code, const std::string &message,
+          const std::string &param) {
   error->code = code;
   error->message = message;
   error->param = param;
   return false;
+}
+
+// A function name the service accepts: 1 to 64 of [A-Za-z0-9_-].
+bool valid_function_name(const std::string &name, const std::string &param,
+                         SessionError *error) {
+  if (name.empty())
+    return fail(error, "invalid_value",
+                "Invalid '" + param + "': empty string. Expected a string with minimum length 1, "
+                "but got an empty string instead.", param);
+  if (name.size() > 64)
+    return fail(error, "invalid_value",
+                "Invalid '" + param + "': string too long. Expected a string with maximum "
+                "length 64, but got a string with length " + std::to_string(name.size()) +
+                " instead.", param);
+  for (char c : name) {
+    if (!g_ascii_isalnum(c) && c != '_' && c != '-')
+      return fail(error, "invalid_value",
+                  "Invalid '" + param + "': string does not match pattern. Expected a string "
+                  "that matches the pattern '^[a-zA-Z0-9_-]+$'.", param);
+  }
+  return true;
+}
+
+// The string member of obj, or nullptr when it is absent or not a string.
+const char *string_member(JsonObject *obj, const char *member) {
+  JsonNode *node = obj ? json_object_get_member(obj, member) : nullptr;
+  return node && JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING
+             ? json_node_get_string(node)
+             : nullptr;
 }
 
 }  // namespace
@@ -205,7 +235,95 @@ bool Session::validate(JsonObject *s, SessionError *error) {
       return fail(error, "invalid_value", "threshold must be between 0.0 and 1.0.",
                   "session.audio.input.turn_detection.threshold");
   }
+  return validate_tools(json_object_get_member(s, "tools"), "session", error) &&
+         validate_tool_choice(json_object_get_member(s, "tool_choice"), "session", error);
+}
+
+bool Session::validate_tools(JsonNode *tools, const std::string &where, SessionError *error) {
+  if (!tools || JSON_NODE_HOLDS_NULL(tools)) return true;
+  if (!JSON_NODE_HOLDS_ARRAY(tools))
+    return fail(error, "invalid_value", "Invalid '" + where + ".tools': expected an array.",
+                where + ".tools");
+  JsonArray *array = json_node_get_array(tools);
+  for (guint i = 0; i < json_array_get_length(array); i++) {
+    JsonNode *node = json_array_get_element(array, i);
+    JsonObject *tool = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : nullptr;
+    std::string param = where + ".tools[" + std::to_string(i) + "]";
+    if (!tool)
+      return fail(error, "invalid_value", "Invalid '" + param + "': expected an object.", param);
+    const char *type = string_member(tool, "type");
+    if (!type || strcmp(type, "function") != 0)
+      return fail(error, "invalid_value",
+                  "Invalid value: '" + std::string(type ? type : "") +
+                      "'. Supported values are: 'function'.",
+                  param + ".type");
+    const char *name = string_member(tool, "name");
+    if (!name)
+      return fail(error, "invalid_value", "Missing required parameter: '" + param + ".name'.",
+                  param + ".name");
+    if (!valid_function_name(name, param + ".name", error)) return false;
+  }
   return true;
+}
+
+bool Session::validate_tool_choice(JsonNode *choice, const std::string &where,
+                                   SessionError *error) {
+  if (!choice || JSON_NODE_HOLDS_NULL(choice)) return true;
+  const std::string param = where + ".tool_choice";
+  if (JSON_NODE_HOLDS_VALUE(choice) && json_node_get_value_type(choice) == G_TYPE_STRING) {
+    std::string mode = json_node_get_string(choice);
+    if (mode == "auto" || mode == "none" || mode == "required") return true;
+    return fail(error, "invalid_value",
+                "Invalid value: '" + mode +
+                    "'. Supported values are: 'none', 'auto', and 'required'.",
+                param);
+  }
+  if (!JSON_NODE_HOLDS_OBJECT(choice))
+    return fail(error, "invalid_value",
+                "Invalid '" + param + "': expected 'none', 'auto', 'required' or "
+                "{\"type\": \"function\", \"name\": ...}.", param);
+  JsonObject *obj = json_node_get_object(choice);
+  const char *type = string_member(obj, "type");
+  if (!type || strcmp(type, "function") != 0)
+    return fail(error, "invalid_value",
+                "Invalid value: '" + std::string(type ? type : "") +
+                    "'. Supported values are: 'function'.",
+                param + ".type");
+  const char *name = string_member(obj, "name");
+  if (!name)
+    return fail(error, "invalid_value", "Missing required parameter: '" + param + ".name'.",
+                param + ".name");
+  return valid_function_name(name, param + ".name", error);
+}
+
+std::vector<std::string> Session::tool_names(JsonNode *tools) {
+  std::vector<std::string> names;
+  if (!tools || !JSON_NODE_HOLDS_ARRAY(tools)) return names;
+  JsonArray *array = json_node_get_array(tools);
+  for (guint i = 0; i < json_array_get_length(array); i++) {
+    JsonNode *node = json_array_get_element(array, i);
+    const char *name =
+        JSON_NODE_HOLDS_OBJECT(node) ? string_member(json_node_get_object(node), "name") : nullptr;
+    if (name) names.push_back(name);
+  }
+  return names;
+}
+
+ToolChoice Session::parse_tool_choice(JsonNode *choice) {
+  ToolChoice out;
+  if (!choice) return out;
+  if (JSON_NODE_HOLDS_VALUE(choice) && json_node_get_value_type(choice) == G_TYPE_STRING) {
+    std::string mode = json_node_get_string(choice);
+    if (mode == "none") out.mode = ToolChoice::Mode::None;
+    if (mode == "required") out.mode = ToolChoice::Mode::Required;
+  } else if (JSON_NODE_HOLDS_OBJECT(choice)) {
+    const char *name = string_member(json_node_get_object(choice), "name");
+    if (name) {
+      out.mode = ToolChoice::Mode::Function;
+      out.function = name;
+    }
+  }
+  return out;
 }
 
 TurnDetection Session::turn_detection() const {

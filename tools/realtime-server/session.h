@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rts {
 
@@ -16,6 +17,13 @@ struct TurnDetection {
   int silence_duration_ms = 500;
   bool create_response = true;
   bool interrupt_response = true;
+};
+
+// tool_choice: whether and which function the model calls.
+struct ToolChoice {
+  enum class Mode { Auto, None, Required, Function };
+  Mode mode = Mode::Auto;
+  std::string function;  // Mode::Function: the function named
 };
 
 // Why a mint request or a session.update was refused, in the service's error vocabulary.
@@ -47,6 +55,21 @@ class Session {
   bool audio_output() const;  // output_modalities is ["audio"] (else text only)
   std::string voice() const;
   std::string model() const;
+  // The names of the session's function tools, in order.
+  std::vector<std::string> tool_names() const {
+    return tool_names(json_object_get_member(obj_, "tools"));
+  }
+  ToolChoice tool_choice() const {
+    return parse_tool_choice(json_object_get_member(obj_, "tool_choice"));
+  }
+
+  // tools and tool_choice as a session or a response.create carries them. where is the
+  // parameter prefix of errors ("session" or "response"); a null or absent node is valid.
+  static bool validate_tools(JsonNode *tools, const std::string &where, SessionError *error);
+  static bool validate_tool_choice(JsonNode *choice, const std::string &where,
+                                   SessionError *error);
+  static std::vector<std::string> tool_names(JsonNode *tools);
+  static ToolChoice parse_tool_choice(JsonNode *choice);
 
  private:
   explicit Session(JsonObject *obj) : obj_(obj) {}
