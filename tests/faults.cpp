@@ -366,6 +366,10 @@ GST_START_TEST (test_session_expired_replays_history)
   }
   fail_unless (!said.empty ());
 
+  /* The agent's reply has played out (its tone has pauses between words
+   * that would pass for the gap before the echo). */
+  fail_unless (s.wait_event ("output_audio_buffer.stopped"));
+  fail_unless (s.wait_audio (s.audio_size (), 9600));
   const size_t mark = s.audio_size ();
   fail_unless (server.control ("/control/fault", "{\"expire_calls\":true}"));
   fail_unless (s.wait ([&] { return count_state (s, "connected") == 2; }, 15s),
