@@ -763,10 +763,10 @@ static void test_what_counts_as_changed ()
 static void test_policy_on_a_clock ()
 {
   const Picture screen = draw_screen (Screen ());
-  Screen moved_s;
-  moved_s.window_x += 100;
+  Screen moved;
+  moved.window_x += 100;
   const rt::Thumbnail a = thumbnail_of (screen);
-  const rt::Thumbnail b = thumbnail_of (draw_screen (moved_s));
+  const rt::Thumbnail b = thumbnail_of (draw_screen (moved));
   using rt::FrameDecision;
 
   rt::FramePolicy p;   /* every 2000 ms, threshold 0.005 */
