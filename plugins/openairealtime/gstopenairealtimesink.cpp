@@ -82,6 +82,13 @@ static void on_video_eos (GstAppSink *, gpointer data)
   self->screen->stop (self->link->call ());
 }
 
+/* Unlinking the video pad (without releasing it) also ends the share. */
+static void on_video_unlinked (GstPad *, GstPad *, gpointer data)
+{
+  auto *self = GST_OPENAI_REALTIME_SINK (data);
+  self->screen->stop (self->link->call ());
+}
+
 static GstPad *gst_openai_realtime_sink_request_new_pad (GstElement *element,
     GstPadTemplate *templ, const gchar *name, const GstCaps *caps)
 {
@@ -111,6 +118,7 @@ static GstPad *gst_openai_realtime_sink_request_new_pad (GstElement *element,
    * the request pads are released. */
   self->video_sink = GST_ELEMENT (gst_object_ref (appsink));
   GST_OBJECT_UNLOCK (self);
+  g_signal_connect (ghost, "unlinked", G_CALLBACK (on_video_unlinked), self);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (element, ghost);
   gst_element_sync_state_with_parent (appsink);

@@ -37,6 +37,7 @@ void ScreenShare::announce (const std::shared_ptr<rt::Call> &call,
 
 void ScreenShare::frame (GstSample *sample, const std::shared_ptr<rt::Call> &call)
 {
+  std::lock_guard<std::mutex> stream (stream_lock_);
   const Settings s = settings ();
   const gint64 now_us = g_get_monotonic_time ();
   if (!sharing_) {
@@ -120,6 +121,7 @@ void ScreenShare::frame (GstSample *sample, const std::shared_ptr<rt::Call> &cal
 
 void ScreenShare::stop (const std::shared_ptr<rt::Call> &call)
 {
+  std::lock_guard<std::mutex> stream (stream_lock_);
   if (!sharing_)
     return;
   {

@@ -2,8 +2,8 @@
  * agent. Frames are offered every image-interval, sent only when they
  * differ enough from the last image sent, scaled and JPEG-encoded to fit the
  * events channel (rt::FramePolicy, rt::ImageEncoder); the agent is told in a
- * message item when sharing starts and stops. Runs on the video streaming
- * thread; settings and counters may be touched from any thread. */
+ * message item when sharing starts and stops. frame () runs on the video
+ * streaming thread; stop (), settings and counters on any. */
 #pragma once
 
 #include "call.h"
@@ -51,7 +51,9 @@ class ScreenShare {
   mutable std::mutex lock_;
   Settings settings_;        /* under lock_ */
   Counters counters_;        /* under lock_ */
-  /* Streaming thread only. */
+  /* frame () and stop () one at a time (stop may come from the
+   * application's thread: a pad unlinked or released). */
+  std::mutex stream_lock_;
   rt::FramePolicy policy_;
   rt::ImageEncoder encoder_;
   bool sharing_ = false;     /* frames are flowing; written under lock_ */
