@@ -15,21 +15,7 @@
  *
  * Usage: bargein-bench [--runs 20] [--markdown FILE]
  * See docs/benchmarks.md. */
-#include <cstdlib>
-
-#define SESSION_REQUIRE(expr, ...) \
-  do { \
-    if (!(expr)) { \
-      g_printerr (__VA_ARGS__); \
-      abort (); \
-    } \
-  } while (0)
-
-#include "../tests/session.h"
-
-#include "recovery_config.h"
-
-#include <cstdio>
+#include "bench_session.h"
 
 namespace {
 
@@ -95,17 +81,6 @@ bool measure_once (How how, Sample *out)
   return quiet < s.audio.size ();
 }
 
-double percentile (std::vector<double> v, double p)
-{
-  if (v.empty ())
-    return -1;
-  std::sort (v.begin (), v.end ());
-  double at = p * (v.size () - 1);
-  size_t lo = (size_t) at;
-  size_t hi = std::min (lo + 1, v.size () - 1);
-  return v[lo] + (v[hi] - v[lo]) * (at - lo);
-}
-
 }  // namespace
 
 int main (int argc, char **argv)
@@ -123,16 +98,8 @@ int main (int argc, char **argv)
       return 2;
     }
   }
-  if (!g_getenv ("REALTIME_SERVER"))
-    g_setenv ("REALTIME_SERVER", RECOVERY_BENCH_SERVER_BIN, TRUE);
-  if (!g_getenv ("GST_PLUGIN_PATH_1_0"))
-    g_setenv ("GST_PLUGIN_PATH_1_0", RECOVERY_BENCH_PLUGIN_DIR, TRUE);
-  g_setenv ("OPENAI_API_KEY", "", TRUE);
-  gst_init (&argc, &argv);
-  if (!server.start ()) {
-    fprintf (stderr, "the local realtime server did not start\n");
+  if (!bench::start (&argc, &argv))
     return 1;
-  }
   std::string table = "| interruption | runs | agent silent at the src, median | p90 | max "
       "| agent audio dropped, median |\n|---|---|---|---|---|---|\n";
   int failures = 0;
@@ -152,9 +119,9 @@ int main (int argc, char **argv)
     snprintf (row, sizeof row, "| %s | %zu | %.0f ms | %.0f ms | %.0f ms | %.0f ms |\n",
         how == How::UserSpeaks ? "user speaks (speech_started)" :
         "application calls clear-audio", silent.size (),
-        percentile (silent, 0.5), percentile (silent, 0.9),
+        bench::percentile (silent, 0.5), bench::percentile (silent, 0.9),
         silent.empty () ? -1 : *std::max_element (silent.begin (), silent.end ()),
-        percentile (dropped, 0.5));
+        bench::percentile (dropped, 0.5));
     table += row;
     fputs (row, stdout);
     fflush (stdout);

@@ -12,22 +12,7 @@
  *
  * Usage: recovery-bench [--runs 20] [--media-timeout 3000] [--markdown FILE]
  * See docs/benchmarks.md. */
-#include <cstdlib>
-
-/* Outside a check run: a broken setup ends the benchmark with a message. */
-#define SESSION_REQUIRE(expr, ...) \
-  do { \
-    if (!(expr)) { \
-      g_printerr (__VA_ARGS__); \
-      abort (); \
-    } \
-  } while (0)
-
-#include "../tests/session.h"
-
-#include "recovery_config.h"
-
-#include <cstdio>
+#include "bench_session.h"
 
 namespace {
 
@@ -87,17 +72,6 @@ bool measure_once (Kind kind, Recovery how, unsigned media_timeout, Sample *out)
   return true;
 }
 
-double percentile (std::vector<double> v, double p)
-{
-  if (v.empty ())
-    return -1;
-  std::sort (v.begin (), v.end ());
-  double at = p * (v.size () - 1);
-  size_t lo = (size_t) at;
-  size_t hi = std::min (lo + 1, v.size () - 1);
-  return v[lo] + (v[hi] - v[lo]) * (at - lo);
-}
-
 }  // namespace
 
 int main (int argc, char **argv)
@@ -119,16 +93,8 @@ int main (int argc, char **argv)
       return 2;
     }
   }
-  if (!g_getenv ("REALTIME_SERVER"))
-    g_setenv ("REALTIME_SERVER", RECOVERY_BENCH_SERVER_BIN, TRUE);
-  if (!g_getenv ("GST_PLUGIN_PATH_1_0"))
-    g_setenv ("GST_PLUGIN_PATH_1_0", RECOVERY_BENCH_PLUGIN_DIR, TRUE);
-  g_setenv ("OPENAI_API_KEY", "", TRUE);
-  gst_init (&argc, &argv);
-  if (!server.start ()) {
-    fprintf (stderr, "the local realtime server did not start\n");
+  if (!bench::start (&argc, &argv))
     return 1;
-  }
 
   std::string table = "| fault | recovery | runs | noticed, median | audio back, median | p90 | min | max |\n"
       "|---|---|---|---|---|---|---|---|\n";
@@ -151,8 +117,8 @@ int main (int argc, char **argv)
           "%.0f ms | %.0f ms |\n", kind == Kind::Abrupt ? "abrupt drop" :
           "silent loss", how == Recovery::Supervisor ? "elements' supervisor" :
           "application restarts the pipeline", back.size (),
-          percentile (noticed, 0.5), percentile (back, 0.5),
-          percentile (back, 0.9),
+          bench::percentile (noticed, 0.5), bench::percentile (back, 0.5),
+          bench::percentile (back, 0.9),
           back.empty () ? -1 : *std::min_element (back.begin (), back.end ()),
           back.empty () ? -1 : *std::max_element (back.begin (), back.end ()));
       table += row;

@@ -1,5 +1,7 @@
 #include "conversation.h"
 
+#include "json_util.h"
+
 #include <json-glib/json-glib.h>
 
 #include <memory>
@@ -12,46 +14,11 @@ struct NodeUnref {
 };
 using NodePtr = std::unique_ptr<JsonNode, NodeUnref>;
 
-std::string string_member (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  if (!n || !JSON_NODE_HOLDS_VALUE (n) ||
-      json_node_get_value_type (n) != G_TYPE_STRING)
-    return {};
-  return json_node_get_string (n);
-}
-
-std::int64_t int_member (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  if (!n || !JSON_NODE_HOLDS_VALUE (n) ||
-      json_node_get_value_type (n) != G_TYPE_INT64)
-    return 0;
-  return json_node_get_int (n);
-}
-
-JsonObject *object_member (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : nullptr;
-}
-
-std::string finish (JsonBuilder *b)
-{
-  JsonNode *root = json_builder_get_root (b);
-  gchar *out = json_to_string (root, FALSE);
-  std::string s (out);
-  g_free (out);
-  json_node_unref (root);
-  g_object_unref (b);
-  return s;
-}
-
-void set_string (JsonBuilder *b, const char *name, const std::string &v)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, v.c_str ());
-}
+using json::finish;
+using json::int_member;
+using json::object_member;
+using json::set_string;
+using json::string_member;
 
 Transcript transcript (const char *role, JsonObject *ev, const char *field,
     bool final)

@@ -1,5 +1,7 @@
 #include "frames.h"
 
+#include "json_util.h"
+
 #include <json-glib/json-glib.h>
 
 #include <algorithm>
@@ -319,13 +321,7 @@ std::string event_json (const std::string &data_url, const ImageSettings &s)
   json_builder_end_array (b);
   json_builder_end_object (b);
   json_builder_end_object (b);
-  JsonNode *root = json_builder_get_root (b);
-  gchar *text = json_to_string (root, FALSE);
-  std::string out (text);
-  g_free (text);
-  json_node_unref (root);
-  g_object_unref (b);
-  return out;
+  return json::finish (b);
 }
 
 std::size_t base64_bytes (std::size_t n)

@@ -1,6 +1,7 @@
 #include "protocol.h"
 
 #include "json_scan.h"
+#include "json_util.h"
 
 #include <json-glib/json-glib.h>
 
@@ -15,16 +16,6 @@ struct GObjectUnref {
 };
 using ParserPtr = std::unique_ptr<JsonParser, GObjectUnref>;
 using BuilderPtr = std::unique_ptr<JsonBuilder, GObjectUnref>;
-
-std::string to_string (JsonBuilder *builder)
-{
-  JsonNode *root = json_builder_get_root (builder);
-  gchar *text = json_to_string (root, FALSE);
-  std::string out (text);
-  g_free (text);
-  json_node_unref (root);
-  return out;
-}
 
 /* Parses text as a JSON object; nullptr with *error set otherwise. The
  * object belongs to parser, made here. Only text the strict scan accepts
@@ -58,29 +49,9 @@ JsonObject *parse_object (ParserPtr &parser, const std::string &text,
   return json_node_get_object (root);
 }
 
-std::string string_member (JsonObject *obj, const char *name)
-{
-  if (!obj || !json_object_has_member (obj, name))
-    return {};
-  JsonNode *n = json_object_get_member (obj, name);
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return {};
-  return json_node_get_string (n);
-}
-
-JsonObject *object_member (JsonObject *obj, const char *name)
-{
-  if (!obj || !json_object_has_member (obj, name))
-    return nullptr;
-  JsonNode *n = json_object_get_member (obj, name);
-  return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : nullptr;
-}
-
-void set_string (JsonBuilder *b, const char *name, const std::string &v)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, v.c_str ());
-}
+using json::object_member;
+using json::set_string;
+using json::string_member;
 
 /* Adds a JSON value given as text (already checked) as member name. */
 void set_json (JsonBuilder *b, const char *name, const std::string &json)
@@ -248,7 +219,7 @@ std::string build_client_secret_request (const SessionConfig &config,
   add_session_fields (b.get (), config, true, kSessionAll);
   json_builder_end_object (b.get ());
   json_builder_end_object (b.get ());
-  return to_string (b.get ());
+  return json::finish (b.release ());
 }
 
 std::string build_session_update (const SessionConfig &config,
@@ -263,7 +234,7 @@ std::string build_session_update (const SessionConfig &config,
   add_session_fields (b.get (), config, false, fields);
   json_builder_end_object (b.get ());
   json_builder_end_object (b.get ());
-  return to_string (b.get ());
+  return json::finish (b.release ());
 }
 
 SessionConfig merge_session (const SessionConfig &base, const SessionConfig &over)
