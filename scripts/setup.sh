@@ -8,8 +8,8 @@ packages=(
   meson ninja-build pkg-config g++
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-nice
-  libsoup-3.0-dev libjson-glib-dev libjpeg-dev glib-networking
+  gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-x
+  libsoup-3.0-dev libjson-glib-dev libjpeg-dev libssl-dev glib-networking
   espeak-ng sox python3-jsonschema python3-gi gir1.2-gstreamer-1.0
   clang libclang-rt-14-dev
 )

@@ -16,6 +16,7 @@
 #include <map>
 #include <thread>
 
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #define GST_CAT_DEFAULT rt_call_debug
@@ -47,8 +48,13 @@ std::map<std::string, std::weak_ptr<Call>> registry;
 void prewarm_dtls ()
 {
   /* Joined at exit rather than detached: a process that ends while the
-   * certificate is still being made (a call refused at once) must not
-   * leave a thread running through its exit handlers. */
+   * certificate is still being made (a call refused at once, gst-inspect)
+   * must not leave a thread running through its exit handlers. Exit
+   * handlers run in reverse order of registration, and OpenSSL registers
+   * its cleanup when it is first initialised: initialised here, before the
+   * holder below registers its own, the join comes before OpenSSL's
+   * cleanup. (No options at all would return before initialising.) */
+  OPENSSL_init_crypto (OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr);
   struct Prewarm {
     std::thread *thread = nullptr;
     pid_t pid = 0;

@@ -157,9 +157,13 @@ static GstFlowReturn gst_agent_audio_src_create (GstPushSrc *psrc, GstBuffer **o
 static gboolean gst_agent_audio_src_query (GstBaseSrc *bsrc, GstQuery *query)
 {
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    /* A block is late by its own length when it is handed out. */
+    /* A block is late by its own length when it is handed out; up to the
+     * queue's bound can wait here (a sink downstream that needs more than
+     * one block of latency must not be told we cannot hold it). */
     GstClockTime block = gst_util_uint64_scale_int (kBlockSamples, GST_SECOND, kRate);
-    gst_query_set_latency (query, TRUE, block, block);
+    GstClockTime most = gst_util_uint64_scale_int (kMaxQueuedBytes / kBytesPerSample,
+        GST_SECOND, kRate);
+    gst_query_set_latency (query, TRUE, block, most);
     return TRUE;
   }
   return GST_BASE_SRC_CLASS (gst_agent_audio_src_parent_class)->query (bsrc, query);

@@ -34,6 +34,7 @@ struct _GstAgentTextSrc {
   std::deque<Pending> *queue;  /* under lock */
   gboolean flushing;           /* under lock */
   gboolean playing;            /* under lock */
+  gboolean eos;                /* under lock: EOS asked for (gst-launch -e) */
   guint64 pushed, dropped;     /* under lock */
 
   /* Streaming thread only. */
@@ -115,6 +116,7 @@ static void loop (gpointer data)
   }
   ready.swap (*self->queue);
   const gboolean playing = self->playing;
+  const gboolean eos = self->eos;
   g_mutex_unlock (&self->lock);
 
   GstClockTime now = running_time_now (self);
@@ -144,6 +146,12 @@ static void loop (gpointer data)
     if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED)
       break;
   }
+  if (eos) {
+    /* What was queued went out above; the stream ends here. */
+    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+    gst_pad_pause_task (self->srcpad);
+    return;
+  }
   if (ready.empty () && now > self->position) {
     gst_pad_push_event (self->srcpad, gst_event_new_gap (self->position,
             now - self->position));
@@ -165,6 +173,7 @@ static GstStateChangeReturn gst_agent_text_src_change_state (GstElement *element
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       g_mutex_lock (&self->lock);
       self->flushing = FALSE;
+      self->eos = FALSE;
       self->queue->clear ();
       g_mutex_unlock (&self->lock);
       self->started = FALSE;
@@ -204,6 +213,23 @@ static GstStateChangeReturn gst_agent_text_src_change_state (GstElement *element
   return ret;
 }
 
+/* A source gets EOS from the application (a bin forwards it to its
+ * sources): it ends its stream from its own thread, like GstBaseSrc. */
+static gboolean gst_agent_text_src_send_event (GstElement *element, GstEvent *event)
+{
+  auto *self = GST_AGENT_TEXT_SRC (element);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    g_mutex_lock (&self->lock);
+    self->eos = TRUE;
+    g_cond_signal (&self->cond);
+    g_mutex_unlock (&self->lock);
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return GST_ELEMENT_CLASS (gst_agent_text_src_parent_class)->send_event (element,
+      event);
+}
+
 static gboolean src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
@@ -240,6 +266,7 @@ static void gst_agent_text_src_class_init (GstAgentTextSrcClass *klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   gobject_class->finalize = gst_agent_text_src_finalize;
   element_class->change_state = gst_agent_text_src_change_state;
+  element_class->send_event = gst_agent_text_src_send_event;
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "Agent text source",
       "Source/Text", "The conversation's text, live, with gaps in between",
