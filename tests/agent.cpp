@@ -421,6 +421,9 @@ GST_START_TEST (test_barge_in)
   json_node_unref (done);
   g_print ("barge-in: %" G_GUINT64_FORMAT " samples of agent audio dropped\n",
       dropped);
+  /* The element itself dropped what it held (the server's own stop alone
+   * would leave that to play out). */
+  fail_unless (dropped > 0);
   fail_unless (std::find (s.signalled.begin (), s.signalled.end (),
           "output_audio_buffer.cleared") != s.signalled.end ());
 }
@@ -566,7 +569,13 @@ GST_START_TEST (test_text_and_actions)
   fail_unless_equals_string (deltas.c_str (), agent[0].text.c_str ());
   fail_unless_equals_int (s.count_event ("output_audio_buffer.started"), 0);
 
-  /* create-response, then cancel-response while it runs. */
+  /* create-response, then cancel-response while it runs: a spoken reply
+   * (seconds long), so that the cancel surely arrives in time. */
+  g_object_set (s.src, "output-modalities", 1 /* audio */, nullptr);
+  fail_unless (s.wait ([&] {
+    return std::count (s.signalled.begin (), s.signalled.end (),
+        "session.updated") == 2;
+  }));
   fail_unless (emit_bool (s.src, "create-response"));
   fail_unless (s.wait ([&] {
     return std::count (s.signalled.begin (), s.signalled.end (),

@@ -191,6 +191,9 @@ static void test_endpoints ()
   g_assert_cmpstr (e.realtime.c_str (), ==, "http://127.0.0.1:8765/openai/v1/realtime");
   e = rt::resolve_endpoint ("https://res.openai.azure.com", rt::ApiFlavor::OpenAI);
   g_assert_false (e.azure);
+  /* An explicit OpenAI flavor keeps a gateway's path. */
+  e = rt::resolve_endpoint ("https://gw.example.com/openai", rt::ApiFlavor::OpenAI);
+  g_assert_cmpstr (e.realtime.c_str (), ==, "https://gw.example.com/openai/v1/realtime");
 }
 
 static void test_error_bodies ()

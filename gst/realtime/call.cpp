@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <thread>
 
@@ -143,6 +144,13 @@ struct Call::Impl {
   std::shared_ptr<CallObserver> primary;   /* under lock */
   CallStats stats;                         /* under lock */
   bool agent_spoke = false;                /* under lock: this call's */
+  /* get-stats requests webrtcbin has not answered: 1.22.0 races a
+   * get-stats against the reset of going to NULL, so a teardown waits
+   * (bounded) for them. */
+  std::mutex stats_lock;
+  std::condition_variable stats_cv;
+  int stats_in_flight = 0;  /* under stats_lock */
+
   /* After a barge-in, agent audio still in the jitter buffer is dropped
    * as it comes out, until then (monotonic us). */
   std::atomic<gint64> discard_until_us { 0 };
@@ -370,6 +378,12 @@ struct Call::Impl {
     }
     if (hangup && http && a->have_credentials && !a->call_id.empty ())
       signaller->hangup (*http, a->credentials, a->call_id, [] {});
+    {
+      std::unique_lock<std::mutex> l (stats_lock);
+      if (!stats_cv.wait_for (l, std::chrono::milliseconds (500),
+              [this] { return stats_in_flight == 0; }))
+        GST_WARNING ("call %s: webrtcbin did not answer get-stats", name.c_str ());
+    }
     if (a->pipeline)
       gst_element_set_state (a->pipeline, GST_STATE_NULL);
     if (ch) {
@@ -789,6 +803,10 @@ struct Call::Impl {
         return;
       GstPromise *promise = gst_promise_new_with_change_func (on_stats,
           new Ticket { this, gen }, [] (gpointer t) { delete (Ticket *) t; });
+      {
+        std::lock_guard<std::mutex> l (stats_lock);
+        stats_in_flight++;
+      }
       g_signal_emit_by_name (a->webrtc, "get-stats", nullptr, promise);
       gst_promise_unref (promise);
       arm_stats (gen);
@@ -821,8 +839,11 @@ struct Call::Impl {
           out->audio_packets_received = std::max (out->audio_packets_received, u64);
         if (gst_structure_get_uint64 (s, "bytes-received", &u64))
           out->audio_bytes_received = std::max (out->audio_bytes_received, u64);
+        /* 1.22 reports it as an unsigned count, later versions signed. */
         if (gst_structure_get_int64 (s, "packets-lost", &i64))
           out->audio_packets_lost = i64;
+        else if (gst_structure_get_uint64 (s, "packets-lost", &u64))
+          out->audio_packets_lost = (gint64) u64;
         if (gst_structure_get_double (s, "jitter", &d))
           out->audio_jitter_s = d;
         break;
@@ -839,28 +860,31 @@ struct Call::Impl {
   static void on_stats (GstPromise *promise, gpointer data)
   {
     auto *t = static_cast<Ticket *> (data);
-    /* Interrupted by a teardown: nothing to read. */
-    if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
-      return;
-    const GstStructure *reply = gst_promise_get_reply (promise);
-    if (!reply)
-      return;
-    CallStats sampled;
-    gst_structure_foreach (reply, take_stat, &sampled);
     Impl *self = t->impl;
-    const unsigned gen = t->gen;
-    self->on_worker (gen, [self, sampled] (Attempt &) {
-      std::lock_guard<std::mutex> l (self->lock);
-      CallStats &s = self->stats;
-      s.audio_packets_sent = sampled.audio_packets_sent;
-      s.audio_bytes_sent = sampled.audio_bytes_sent;
-      s.audio_packets_received = sampled.audio_packets_received;
-      s.audio_bytes_received = sampled.audio_bytes_received;
-      s.audio_packets_lost = sampled.audio_packets_lost;
-      s.audio_jitter_s = sampled.audio_jitter_s;
-      if (sampled.round_trip_s >= 0)
-        s.round_trip_s = sampled.round_trip_s;
-    });
+    CallStats sampled;
+    const bool replied = gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED;
+    const GstStructure *reply = replied ? gst_promise_get_reply (promise) : nullptr;
+    /* Interrupted by a teardown: nothing to read. */
+    if (reply) {
+      gst_structure_foreach (reply, take_stat, &sampled);
+      self->on_worker (t->gen, [self, sampled] (Attempt &) {
+        std::lock_guard<std::mutex> l (self->lock);
+        CallStats &s = self->stats;
+        s.audio_packets_sent = sampled.audio_packets_sent;
+        s.audio_bytes_sent = sampled.audio_bytes_sent;
+        s.audio_packets_received = sampled.audio_packets_received;
+        s.audio_bytes_received = sampled.audio_bytes_received;
+        s.audio_packets_lost = sampled.audio_packets_lost;
+        s.audio_jitter_s = sampled.audio_jitter_s;
+        if (sampled.round_trip_s >= 0)
+          s.round_trip_s = sampled.round_trip_s;
+      });
+    }
+    /* Last: once the count is down, a teardown may go on and the call be
+     * freed. */
+    std::lock_guard<std::mutex> l (self->stats_lock);
+    self->stats_in_flight--;
+    self->stats_cv.notify_all ();
   }
 
   /* ---- media in ---- */

@@ -24,8 +24,9 @@ ApiEndpoint resolve_endpoint (const std::string &api_base, ApiFlavor flavor)
   ApiEndpoint e;
   e.base = normalize_base (api_base);
   bool suffix = false;
+  /* An explicit OpenAI flavor keeps the path as given (a gateway's). */
   for (const char *tail : { "/openai/v1", "/openai" }) {
-    if (g_str_has_suffix (e.base.c_str (), tail)) {
+    if (flavor != ApiFlavor::OpenAI && g_str_has_suffix (e.base.c_str (), tail)) {
       e.base.resize (e.base.size () - strlen (tail));
       suffix = true;
       break;

@@ -39,7 +39,8 @@ struct _GstAgentTextSrc {
 
   /* Streaming thread only. */
   gboolean started;
-  GstClockTime position;       /* running time the stream has covered */
+  GstClockTime position;       /* running time of the last buffer or gap end */
+  GstClockTime covered;        /* end of the last caption's display */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstAgentTextSrc, gst_agent_text_src, GST_TYPE_ELEMENT,
@@ -120,25 +121,28 @@ static void loop (gpointer data)
   g_mutex_unlock (&self->lock);
 
   GstClockTime now = running_time_now (self);
-  if (!playing || !GST_CLOCK_TIME_IS_VALID (now))
+  const gboolean timed = playing && GST_CLOCK_TIME_IS_VALID (now);
+  if (!timed && !eos)
     return;
   if (!self->started) {
     start_stream (self);
-    self->position = now;
+    self->position = self->covered = timed ? now : 0;
   }
 
   GstFlowReturn ret = GST_FLOW_OK;
   for (Pending &p : ready) {
     GstClockTime pts = MAX (p.at, self->position);
-    if (pts > self->position)
-      gst_pad_push_event (self->srcpad, gst_event_new_gap (self->position,
-              pts - self->position));
+    /* A gap only where no caption is showing. */
+    GstClockTime gap_from = MAX (self->position, self->covered);
+    if (pts > gap_from)
+      gst_pad_push_event (self->srcpad, gst_event_new_gap (gap_from, pts - gap_from));
     GstBuffer *buf = gst_buffer_new_memdup (p.text.data (), p.text.size ());
     GST_BUFFER_PTS (buf) = pts;
     GST_BUFFER_DURATION (buf) = reading_time (p.text);
     GST_DEBUG_OBJECT (self, "text at %" GST_TIME_FORMAT ": %s",
         GST_TIME_ARGS (pts), p.text.c_str ());
     self->position = pts;
+    self->covered = MAX (self->covered, pts + GST_BUFFER_DURATION (buf));
     ret = gst_pad_push (self->srcpad, buf);
     g_mutex_lock (&self->lock);
     self->pushed++;
@@ -146,22 +150,27 @@ static void loop (gpointer data)
     if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED)
       break;
   }
-  if (eos) {
+  if (eos || ret == GST_FLOW_EOS) {
     /* What was queued went out above; the stream ends here. */
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
     gst_pad_pause_task (self->srcpad);
     return;
   }
-  if (ready.empty () && now > self->position) {
-    gst_pad_push_event (self->srcpad, gst_event_new_gap (self->position,
-            now - self->position));
-    self->position = now;
-  }
   if (ret == GST_FLOW_FLUSHING) {
     gst_pad_pause_task (self->srcpad);
-  } else if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED) {
+    return;
+  }
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED) {
+    /* As GstBaseSrc does: the error, and EOS so that nothing waits. */
     GST_ELEMENT_FLOW_ERROR (self, ret);
+    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
     gst_pad_pause_task (self->srcpad);
+    return;
+  }
+  GstClockTime gap_from = MAX (self->position, self->covered);
+  if (ready.empty () && timed && now > gap_from) {
+    gst_pad_push_event (self->srcpad, gst_event_new_gap (gap_from, now - gap_from));
+    self->position = now;
   }
 }
 
@@ -177,7 +186,7 @@ static GstStateChangeReturn gst_agent_text_src_change_state (GstElement *element
       self->queue->clear ();
       g_mutex_unlock (&self->lock);
       self->started = FALSE;
-      self->position = 0;
+      self->position = self->covered = 0;
       break;
     case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
       g_mutex_lock (&self->lock);

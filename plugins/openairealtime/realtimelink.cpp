@@ -624,7 +624,8 @@ void RealtimeLink::install (GstElementClass *element_class)
       G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
-unsigned RealtimeLink::set_session_property (guint id, const GValue *value)
+unsigned RealtimeLink::set_session_property (guint id, const GValue *value,
+    std::string *warning)
 {
   rt::SessionConfig &c = session_;
   const char *s = G_VALUE_HOLDS_STRING (value) ? g_value_get_string (value) : nullptr;
@@ -667,9 +668,10 @@ unsigned RealtimeLink::set_session_property (guint id, const GValue *value)
     case PROP_SPEED: {
       double v = g_value_get_double (value);
       if (v > 0 && v < 0.25) {
-        GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS,
-            ("speed %.2f is below the service's minimum of 0.25: ignored", v),
-            (nullptr));
+        gchar *w = g_strdup_printf ("speed %.2f is below the service's minimum "
+            "of 0.25: ignored", v);
+        *warning = w;
+        g_free (w);
         return 0;
       }
       c.speed = v <= 0 ? std::nullopt : std::optional<double> (v);
@@ -689,8 +691,7 @@ unsigned RealtimeLink::set_session_property (guint id, const GValue *value)
       std::string why;
       auto tools = rt::check_tools (str, &why);
       if (!tools) {
-        GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS,
-            ("The tools property was not changed: %s", why.c_str ()), (nullptr));
+        *warning = "The tools property was not changed: " + why;
         return 0;
       }
       c.tools = *tools;
@@ -701,33 +702,46 @@ unsigned RealtimeLink::set_session_property (guint id, const GValue *value)
   return 0;
 }
 
-/* Sends what changed to a running call; otherwise the call starts with it. */
-void RealtimeLink::apply_session (unsigned changed)
+/* Sends what changed to a running call; otherwise the call starts with it.
+ * False when the call refused it. */
+bool RealtimeLink::apply_session (unsigned changed)
 {
   std::shared_ptr<rt::Call> call;
   rt::SessionConfig full;
   {
     std::lock_guard<std::mutex> l (lock_);
     if (!call_ || !changed)
-      return;
+      return true;
     call = call_;
     full = rt::merge_session (provider_session_, session_);
   }
   std::string error;
-  if (!call->update_session (full, changed, &error))
-    GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS,
-        ("The session was not updated: %s", error.c_str ()), (nullptr));
+  if (call->update_session (full, changed, &error))
+    return true;
+  GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS,
+      ("The session was not updated: %s", error.c_str ()), (nullptr));
+  return false;
 }
 
 void RealtimeLink::set_property (guint prop_id, const GValue *value)
 {
   if (prop_id - kFirstProp >= PROP_INSTRUCTIONS) {
     unsigned changed;
+    std::string warning, old_voice;
     {
       std::lock_guard<std::mutex> l (lock_);
-      changed = set_session_property (prop_id - kFirstProp, value);
+      old_voice = session_.voice;
+      changed = set_session_property (prop_id - kFirstProp, value, &warning);
     }
-    apply_session (changed);
+    /* Posted unlocked: a bus sync handler may read properties. */
+    if (!warning.empty ())
+      GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS, ("%s", warning.c_str ()),
+          (nullptr));
+    if (!apply_session (changed) && (changed & rt::kSessionVoice)) {
+      /* Refused: the property, and later calls, keep the voice in use. */
+      std::lock_guard<std::mutex> l (lock_);
+      session_.voice = old_voice;
+    }
     return;
   }
   std::lock_guard<std::mutex> l (lock_);

@@ -73,8 +73,9 @@ class RealtimeLink {
   class Observer;
   void set_property (guint prop_id, const GValue *value);
   /* Sets a session property; returns the fields that changed. */
-  unsigned set_session_property (guint id, const GValue *value);
-  void apply_session (unsigned changed);
+  unsigned set_session_property (guint id, const GValue *value,
+      std::string *warning);
+  bool apply_session (unsigned changed);
   GstStructure *make_stats ();
   void set_context (GstContext *context);
   static void set_property_cb (GObject *, guint, const GValue *, GParamSpec *);

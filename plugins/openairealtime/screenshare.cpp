@@ -37,7 +37,7 @@ void ScreenShare::announce (const std::shared_ptr<rt::Call> &call,
 
 void ScreenShare::frame (GstSample *sample, const std::shared_ptr<rt::Call> &call)
 {
-  std::lock_guard<std::mutex> stream (stream_lock_);
+  std::unique_lock<std::mutex> stream (stream_lock_);
   const Settings s = settings ();
   const gint64 now_us = g_get_monotonic_time ();
   if (!sharing_) {
@@ -95,11 +95,16 @@ void ScreenShare::frame (GstSample *sample, const std::shared_ptr<rt::Call> &cal
   rt::ImageResult r = encoder_.encode (&frame, is);
   gst_video_frame_unmap (&frame);
   if (!r.ok) {
+    {
+      std::lock_guard<std::mutex> l (lock_);
+      counters_.skipped++;
+    }
+    /* Posted unlocked: the application may end the share from its bus
+     * handler. */
+    stream.unlock ();
     GST_ELEMENT_WARNING (element_, STREAM, ENCODE,
         ("A frame of the screen was not sent: %s", r.failure.c_str ()),
         ("%dx%d, %d encodes", r.width, r.height, r.attempts));
-    std::lock_guard<std::mutex> l (lock_);
-    counters_.skipped++;
     return;
   }
   std::string error;
