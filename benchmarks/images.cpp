@@ -20,6 +20,8 @@
 
 #include "frames.h"
 
+#include "../tests/glyphs.h"
+
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -86,38 +88,12 @@ struct Picture {
   }
 };
 
-/* Glyph-like shapes of 8x14 pixels (at scale 1), 2-4 strokes each. */
-std::vector<std::vector<bool>> make_glyphs ()
-{
-  std::vector<std::vector<bool>> out;
-  std::mt19937 rng (7);
-  for (int i = 0; i < 64; i++) {
-    std::vector<bool> g (8 * 14, false);
-    const int strokes = 2 + rng () % 3;
-    for (int s = 0; s < strokes; s++) {
-      if (rng () % 2) {
-        const int x = 1 + rng () % 6, y0 = 2 + rng () % 5;
-        const int y1 = std::min (13, y0 + 4 + static_cast<int> (rng () % 6));
-        for (int y = y0; y < y1; y++)
-          g[y * 8 + x] = g[y * 8 + x + 1] = true;
-      } else {
-        const int y = 2 + rng () % 10, x0 = 1 + rng () % 3;
-        const int x1 = std::min (8, x0 + 3 + static_cast<int> (rng () % 4));
-        for (int x = x0; x < x1; x++)
-          g[y * 8 + x] = g[(y + 1) * 8 + x] = true;
-      }
-    }
-    out.push_back (g);
-  }
-  return out;
-}
-
 /* Lines of words, `chars` wide at most; ragged: a line ends early with
  * probability 1 - fullness, some lines are blank. */
 void draw_text (Picture &p, int x0, int y0, int x1, int y1, int scale,
     double fullness, unsigned seed, std::uint32_t ink)
 {
-  static const std::vector<std::vector<bool>> glyphs = make_glyphs ();
+  const std::vector<std::vector<bool>> &glyphs = test::glyphs ();
   std::mt19937 rng (seed);
   std::uniform_real_distribution<double> unit (0, 1);
   const int cw = 9 * scale, lh = 20 * scale;

@@ -3,6 +3,8 @@
  * network; each image is decoded back with libjpeg and looked at. */
 #include "frames.h"
 
+#include "glyphs.h"
+
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
@@ -65,35 +67,6 @@ static Picture noise_picture (int w, int h, unsigned seed)
   return p;
 }
 
-/* 64 glyph-like shapes, 8x14 pixels, 2-4 strokes each. */
-static const std::vector<std::vector<bool>> &glyphs ()
-{
-  static std::vector<std::vector<bool>> set = [] {
-    std::vector<std::vector<bool>> out;
-    std::mt19937 rng (7);
-    for (int i = 0; i < 64; i++) {
-      std::vector<bool> g (8 * 14, false);
-      const int strokes = 2 + rng () % 3;
-      for (int s = 0; s < strokes; s++) {
-        if (rng () % 2) {
-          const int x = 1 + rng () % 6, y0 = 2 + rng () % 5;
-          const int y1 = std::min (13, y0 + 4 + static_cast<int> (rng () % 6));
-          for (int y = y0; y < y1; y++)
-            g[y * 8 + x] = g[y * 8 + x + 1] = true;
-        } else {
-          const int y = 2 + rng () % 10, x0 = 1 + rng () % 3;
-          const int x1 = std::min (8, x0 + 3 + static_cast<int> (rng () % 4));
-          for (int x = x0; x < x1; x++)
-            g[y * 8 + x] = g[(y + 1) * 8 + x] = true;
-        }
-      }
-      out.push_back (g);
-    }
-    return out;
-  } ();
-  return set;
-}
-
 /* A line of words in glyphs 9 pixels apart. */
 static void draw_text (Picture &p, int x, int y, int chars, std::mt19937 &rng,
     std::uint32_t ink)
@@ -105,7 +78,7 @@ static void draw_text (Picture &p, int x, int y, int chars, std::mt19937 &rng,
       continue;   /* a space */
     }
     word--;
-    const auto &g = glyphs ()[rng () % 64];
+    const auto &g = test::glyphs ()[rng () % 64];
     for (int gy = 0; gy < 14; gy++)
       for (int gx = 0; gx < 8; gx++)
         if (g[gy * 8 + gx])
