@@ -12,7 +12,11 @@ packages=(
   libsoup-3.0-dev libjson-glib-dev libjpeg-dev libssl-dev glib-networking
   espeak-ng sox python3-jsonschema python3-gi gir1.2-gstreamer-1.0
   clang libclang-rt-14-dev
+  chromium janus
 )
+# node and npm: Debian's, unless the machine has its own already.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,6 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The browser tests drive chromium with playwright-core (tests/browser).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 builddir="${1:-build}"

@@ -7,6 +7,7 @@
 GST_DEBUG_CATEGORY (rt_call_debug);
 GST_DEBUG_CATEGORY (rt_credentials_debug);
 GST_DEBUG_CATEGORY (rt_signalling_debug);
+GST_DEBUG_CATEGORY (rt_broadcast_debug);
 
 namespace rt {
 
@@ -21,6 +22,8 @@ void init_debug ()
         "Ephemeral secrets for realtime calls");
     GST_DEBUG_CATEGORY_INIT (rt_signalling_debug, "realtimesignalling", 0,
         "Offer/answer exchange with the realtime service");
+    GST_DEBUG_CATEGORY_INIT (rt_broadcast_debug, "broadcast", 0,
+        "Audio to browser clients: signalling server and fan-out");
   });
 }
 

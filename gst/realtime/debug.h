@@ -7,6 +7,7 @@
 GST_DEBUG_CATEGORY_EXTERN (rt_call_debug);
 GST_DEBUG_CATEGORY_EXTERN (rt_credentials_debug);
 GST_DEBUG_CATEGORY_EXTERN (rt_signalling_debug);
+GST_DEBUG_CATEGORY_EXTERN (rt_broadcast_debug);
 
 namespace rt {
 void init_debug ();
