@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The permanent key appears nowhere: not in a GST_DEBUG=*:9 log of a whole
 call, not in `gst-launch-1.0 -v -m` output (property notifications and every
-bus message), not in dot files.
+bus message), not in dot files, not in what the provider's HTTP endpoint
+for web pages answers (replies and headers, granted or refused).
 
 Two real calls are made against the local server: gst-launch-1.0 with the key
 in OPENAI_API_KEY (on a command line a key is visible to `ps`, and GStreamer
@@ -12,12 +13,14 @@ session.update, and the test checks that the calls really happened before
 trusting the absence."""
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 server_bin = os.environ["REALTIME_SERVER"]
@@ -27,6 +30,23 @@ key = "sk-proj-" + secrets.token_hex(24)   # made here: never committed
 def control_log(base):
     with urllib.request.urlopen(base + "/control/log", timeout=5) as r:
         return json.load(r)
+
+
+PAGE = "http://127.0.0.1:8080"
+
+
+def ask_secret(port, method="POST", origin=None):
+    """One request to the provider's endpoint: (status, headers and body as text)."""
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/api/generate-client-secret" % port, method=method,
+        data=b"" if method == "POST" else None)
+    if origin:
+        req.add_header("Origin", origin)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, str(r.headers) + r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, str(e.headers) + e.read().decode()
 
 
 def wait_for(pred, timeout):
@@ -73,11 +93,12 @@ try:
                    GST_DEBUG_DUMP_DOT_DIR=tmp, OPENAI_API_KEY=key)
         launch_cmd = ["gst-launch-1.0", "-v", "-m", "-e",
                       "ephemeraltokenprovider", "api-base=" + base,
-                      "instructions=Say hi.",
+                      "instructions=Say hi.", "http-port=0", "allowed-origins=" + PAGE,
                       "audiotestsrc", "is-live=true", "!", "openairealtimesink",
                       "openairealtimesrc", "!", "fakesink", "silent=false"]
         app_env = dict(env, OPENAI_API_KEY="", KEY_FOR_PROPERTY=key, API_BASE=base)
         app_cmd = [sys.executable, "-c", APP]
+        replies = []
         for n, (cmd, cmd_env) in enumerate(((launch_cmd, env), (app_cmd, app_env))):
             with open(out_path, "a") as out:
                 proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
@@ -97,6 +118,27 @@ try:
 
                 if not wait_for(call_up, 30):
                     failures.append("call %d never reached session.update" % n)
+                if n == 0:
+                    # The endpoint's port, from -v's property notification.
+                    def bound_port():
+                        with open(out_path, errors="replace") as f:
+                            m = re.search(r"http-bound-port = (\d+)", f.read())
+                        return int(m.group(1)) if m and m.group(1) != "0" else None
+                    if not wait_for(bound_port, 10):
+                        failures.append("the provider's endpoint did not start")
+                    else:
+                        port = bound_port()
+                        for method, origin, want in (("POST", PAGE, 200), ("POST", None, 200),
+                                                     ("OPTIONS", PAGE, 200),
+                                                     ("POST", "http://evil.example", 403),
+                                                     ("GET", PAGE, 405)):
+                            status, reply = ask_secret(port, method, origin)
+                            replies.append(reply)
+                            if status != want:
+                                failures.append("%s from %s: %d, expected %d" %
+                                                (method, origin, status, want))
+                        if '"value":"ek_' not in replies[0]:
+                            failures.append("no secret in the endpoint's reply")
                 proc.send_signal(signal.SIGINT)
                 try:
                     proc.wait(timeout=30)
@@ -121,6 +163,12 @@ try:
             if part in text:
                 failures.append("the key (or part of it) is in the output")
                 break
+        for part in (key, key[8:], key[-16:]):
+            if any(part in r for r in replies):
+                failures.append("the key (or part of it) is in a reply of the endpoint")
+                break
+        if "realtimesecretendpoint" not in text:
+            failures.append("the log has no line of the secret endpoint")
         dots = [n for n in os.listdir(tmp) if n.endswith(".dot")]
         if not dots:
             failures.append("no dot file was written")
@@ -128,7 +176,8 @@ try:
             with open(os.path.join(tmp, name), errors="replace") as f:
                 if key[8:] in f.read():
                     failures.append("the key is in " + name)
-        print("%d bytes of output, %d dot files checked" % (len(text), len(dots)))
+        print("%d bytes of output, %d dot files, %d endpoint replies checked" %
+              (len(text), len(dots), len(replies)))
 finally:
     server.terminate()
     server.wait(timeout=10)

@@ -131,7 +131,7 @@ void SecretMinter::fetch (HttpClient &http,
       } else {
         register_secret (secret->value);
         r.ok = true;
-        r.credentials = { secret->value, base };
+        r.credentials = { secret->value, base, secret->expires_at };
         std::lock_guard<std::mutex> lock (self->lock_);
         self->minted_++;
       }

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "protocol.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,7 @@ ApiEndpoint resolve_endpoint (const std::string &api_base, ApiFlavor flavor);
 struct Credentials {
   std::string secret;    /* ek_... */
   std::string api_base;  /* the realtime endpoints' URL (ApiEndpoint::realtime) */
+  std::int64_t expires_at = 0;  /* unix seconds; 0 when unknown (a given secret) */
 };
 
 /* Either credentials or the reason there are none. */

@@ -3,6 +3,7 @@
 #include "credentials.h"
 #include "debug.h"
 #include "redact.h"
+#include "secret_endpoint.h"
 
 GST_DEBUG_CATEGORY_STATIC (provider_debug);
 #define GST_CAT_DEFAULT provider_debug
@@ -14,10 +15,17 @@ GST_DEBUG_CATEGORY_STATIC (provider_debug);
 #define DEFAULT_API_BASE "https://api.openai.com"
 #define DEFAULT_MODEL "gpt-realtime"
 #define DEFAULT_TTL 60
+#define DEFAULT_HTTP_ADDRESS "127.0.0.1"
+#define DEFAULT_HTTP_PORT -1
 
 struct _GstEphemeralTokenProvider {
   GstElement parent;
   std::shared_ptr<rt::SecretMinter> *minter;
+  /* Secrets for web pages over HTTP (http-port); the settings below are
+   * guarded by the object lock and taken when the element goes to READY. */
+  rt::SecretEndpoint *endpoint;
+  gchar *http_address;
+  gint http_port;
 };
 
 enum {
@@ -30,7 +38,18 @@ enum {
   PROP_TOKEN_TTL,
   PROP_SECRETS_MINTED,
   PROP_API_FLAVOR,
+  PROP_HTTP_ADDRESS,
+  PROP_HTTP_PORT,
+  PROP_HTTP_BOUND_PORT,
+  PROP_ALLOWED_ORIGINS,
+  PROP_RATE_LIMIT,
+  PROP_SECRETS_SERVED,
+  PROP_REQUESTS_REFUSED_ORIGIN,
+  PROP_REQUESTS_RATE_LIMITED,
+  N_PROPERTIES,
 };
+
+static GParamSpec *properties[N_PROPERTIES];
 
 static GType api_flavor_get_type (void)
 {
@@ -88,6 +107,30 @@ gst_ephemeral_token_provider_set_property (GObject *object, guint prop_id,
   if (G_VALUE_HOLDS_STRING (value))
     str = g_value_get_string (value);
   std::string s = str ? str : "";
+  switch (prop_id) {
+    case PROP_HTTP_ADDRESS:
+      GST_OBJECT_LOCK (self);
+      g_free (self->http_address);
+      self->http_address = g_strdup (s.empty () ? DEFAULT_HTTP_ADDRESS : s.c_str ());
+      GST_OBJECT_UNLOCK (self);
+      return;
+    case PROP_HTTP_PORT:
+      GST_OBJECT_LOCK (self);
+      self->http_port = g_value_get_int (value);
+      GST_OBJECT_UNLOCK (self);
+      return;
+    case PROP_ALLOWED_ORIGINS:
+      self->endpoint->policy ().set_allowed_origins (s);
+      for (const auto &bad : self->endpoint->policy ().rejected_origins ())
+        GST_WARNING_OBJECT (self, "allowed-origins: '%s' is not an origin "
+            "(scheme://host[:port]); ignored", bad.c_str ());
+      return;
+    case PROP_RATE_LIMIT:
+      self->endpoint->policy ().set_rate_limit (g_value_get_uint (value));
+      return;
+    default:
+      break;
+  }
   minter_of (self).configure ([&] (rt::SecretMinter::Settings &st) {
     switch (prop_id) {
       case PROP_API_KEY: st.api_key = s; break;
@@ -120,8 +163,63 @@ gst_ephemeral_token_provider_get_property (GObject *object, guint prop_id,
     case PROP_TOKEN_TTL: g_value_set_int (value, st.ttl_seconds); break;
     case PROP_API_FLAVOR: g_value_set_enum (value, (gint) st.flavor); break;
     case PROP_SECRETS_MINTED: g_value_set_uint (value, minter_of (self).minted ()); break;
+    case PROP_HTTP_ADDRESS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->http_address);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_HTTP_PORT:
+      GST_OBJECT_LOCK (self);
+      g_value_set_int (value, self->http_port);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_HTTP_BOUND_PORT: g_value_set_int (value, self->endpoint->port ()); break;
+    case PROP_ALLOWED_ORIGINS:
+      g_value_set_string (value, self->endpoint->policy ().allowed_origins ().c_str ());
+      break;
+    case PROP_RATE_LIMIT:
+      g_value_set_uint (value, self->endpoint->policy ().rate_limit ());
+      break;
+    case PROP_SECRETS_SERVED:
+      g_value_set_uint (value, self->endpoint->counters ().served);
+      break;
+    case PROP_REQUESTS_REFUSED_ORIGIN:
+      g_value_set_uint (value, self->endpoint->counters ().refused_origin);
+      break;
+    case PROP_REQUESTS_RATE_LIMITED:
+      g_value_set_uint (value, self->endpoint->counters ().rate_limited);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
+}
+
+/* Starts the secret endpoint when http-port asks for it. */
+static gboolean
+start_http (GstEphemeralTokenProvider *self)
+{
+  GST_OBJECT_LOCK (self);
+  std::string address = self->http_address;
+  int port = self->http_port;
+  GST_OBJECT_UNLOCK (self);
+  if (port < 0)
+    return TRUE;
+  std::string error;
+  if (!self->endpoint->start (address, port, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+        ("Cannot serve client secrets over HTTP: %s", error.c_str ()),
+        ("http-address=%s http-port=%d", address.c_str (), port));
+    return FALSE;
+  }
+  const std::string origins = self->endpoint->policy ().allowed_origins ();
+  GST_INFO_OBJECT (self, "client secrets at http://%s:%d%s (allowed origins: "
+      "%s; %u a minute per client)", address.c_str (), self->endpoint->port (),
+      rt::SecretPolicy::kPath, origins.empty () ? "none" : origins.c_str (),
+      self->endpoint->policy ().rate_limit ());
+  if (origins.empty ())
+    GST_WARNING_OBJECT (self, "allowed-origins is empty: web pages will be "
+        "refused (403); only clients that send no Origin are served");
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HTTP_BOUND_PORT]);
+  return TRUE;
 }
 
 static GstStateChangeReturn
@@ -130,19 +228,33 @@ gst_ephemeral_token_provider_change_state (GstElement *element,
 {
   auto *self = GST_EPHEMERAL_TOKEN_PROVIDER (element);
   if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    if (!start_http (self))
+      return GST_STATE_CHANGE_FAILURE;
     /* Bins keep the context and hand it to the media elements when they ask
      * for it (need-context), whatever order they change state in. */
     GstContext *context = gst_ephemeral_token_provider_make_context (self);
     gst_element_post_message (element,
         gst_message_new_have_context (GST_OBJECT (element), context));
   }
-  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL ||
+      (transition == GST_STATE_CHANGE_NULL_TO_READY &&
+          ret == GST_STATE_CHANGE_FAILURE)) {
+    bool was_serving = self->endpoint->port () != 0;
+    self->endpoint->stop ();
+    if (was_serving)
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HTTP_BOUND_PORT]);
+  }
+  return ret;
 }
 
 static void
 gst_ephemeral_token_provider_finalize (GObject *object)
 {
   auto *self = GST_EPHEMERAL_TOKEN_PROVIDER (object);
+  delete self->endpoint;
+  g_free (self->http_address);
   delete self->minter;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -161,6 +273,9 @@ gst_ephemeral_token_provider_init (GstEphemeralTokenProvider *self)
     st.ttl_seconds = DEFAULT_TTL;
   });
   minter_of (self).set_resolver (resolve_local_fallback);
+  self->endpoint = new rt::SecretEndpoint (*self->minter);
+  self->http_address = g_strdup (DEFAULT_HTTP_ADDRESS);
+  self->http_port = DEFAULT_HTTP_PORT;
 }
 
 static void
@@ -215,8 +330,55 @@ gst_ephemeral_token_provider_class_init (GstEphemeralTokenProviderClass *klass)
           rw));
   g_object_class_install_property (gobject_class, PROP_SECRETS_MINTED,
       g_param_spec_uint ("secrets-minted", "Secrets minted",
-          "How many secrets this provider has minted", 0, G_MAXUINT, 0,
+          "How many secrets this provider has minted (for calls and for web "
+          "pages)", 0, G_MAXUINT, 0,
           (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /* The secret endpoint for web pages. */
+  /* Taken when the endpoint starts (NULL to READY): changeable in NULL only. */
+  const auto at_ready = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto counter = (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HTTP_ADDRESS] = g_param_spec_string ("http-address",
+      "HTTP address",
+      "IP address the secret endpoint listens on (see http-port). The default, "
+      "loopback, serves pages on this machine only; 0.0.0.0 or :: would offer "
+      "secrets to the network. Taken when the element goes to READY",
+      DEFAULT_HTTP_ADDRESS, at_ready);
+  properties[PROP_HTTP_PORT] = g_param_spec_int ("http-port", "HTTP port",
+      "Serve fresh client secrets to web pages at "
+      "POST http://{http-address}:{port}/api/generate-client-secret: -1 = off, "
+      "0 = any free port (read http-bound-port), else that port. Pages must "
+      "be listed in allowed-origins. Taken when the element goes to READY",
+      -1, 65535, DEFAULT_HTTP_PORT, at_ready);
+  properties[PROP_HTTP_BOUND_PORT] = g_param_spec_int ("http-bound-port",
+      "HTTP bound port",
+      "The port the secret endpoint listens on; 0 when it is off. Notified "
+      "when it starts (READY) and stops (NULL)", 0, 65535, 0, counter);
+  properties[PROP_ALLOWED_ORIGINS] = g_param_spec_string ("allowed-origins",
+      "Allowed origins",
+      "Comma-separated web origins (scheme://host[:port], e.g. "
+      "http://127.0.0.1:8080) whose pages may ask for secrets; \"*\" allows any "
+      "page (development only). Requests with any other Origin get 403 and no "
+      "CORS headers; requests without an Origin (not from a browser) are "
+      "served. Empty (the default): no page is served",
+      "", rw);
+  properties[PROP_RATE_LIMIT] = g_param_spec_uint ("rate-limit", "Rate limit",
+      "Secrets per minute per client address (also the largest burst); over "
+      "it, 429 with Retry-After. 0 = no limit", 0, G_MAXUINT,
+      rt::SecretPolicy::kDefaultRateLimit, rw);
+  properties[PROP_SECRETS_SERVED] = g_param_spec_uint ("secrets-served",
+      "Secrets served", "Secrets handed out by the HTTP endpoint",
+      0, G_MAXUINT, 0, counter);
+  properties[PROP_REQUESTS_REFUSED_ORIGIN] = g_param_spec_uint (
+      "requests-refused-origin", "Requests refused (origin)",
+      "HTTP requests (preflights included) refused with 403 because of their "
+      "Origin", 0, G_MAXUINT, 0, counter);
+  properties[PROP_REQUESTS_RATE_LIMITED] = g_param_spec_uint (
+      "requests-rate-limited", "Requests rate-limited",
+      "Requests for secrets refused with 429 by rate-limit", 0, G_MAXUINT, 0,
+      counter);
+  for (guint id = PROP_HTTP_ADDRESS; id < N_PROPERTIES; id++)
+    g_object_class_install_property (gobject_class, id, properties[id]);
 
   gst_element_class_set_static_metadata (element_class,
       "Ephemeral token provider", "Generic/Network",

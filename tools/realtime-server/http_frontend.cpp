@@ -112,7 +112,28 @@ std::string query_of(SoupServerMessage *msg) {
   return query ? query : "";
 }
 
+// CORS, as the service answers browsers: any origin, the SDP POST's Authorization and
+// Content-Type among the headers allowed. The list is fixed, not an echo of what the browser
+// asks for (the service is reported to refuse other headers, e.g. `originator`); the rest of it
+// is this server's reading, not confirmed. Azure OpenAI adds its api-key header.
+const char *const kCorsAllowMethods = "POST, OPTIONS";
+const char *const kCorsAllowHeaders =
+    "Authorization, Content-Type, OpenAI-Beta, OpenAI-Organization, OpenAI-Project";
+const char *const kAzureCorsAllowHeaders = "Authorization, Content-Type, api-key";
+
 const char *const kCallsPrefix = "/v1/realtime/calls/";
+
+// The paths that take a POST, under either prefix: what a preflight may ask about.
+bool is_service_endpoint(const std::string &rest) {
+  if (rest == "/v1/realtime/client_secrets" || rest == "/v1/realtime/calls") return true;
+  if (!g_str_has_prefix(rest.c_str(), kCallsPrefix) ||
+      !g_str_has_suffix(rest.c_str(), "/hangup"))
+    return false;
+  std::string id = rest.substr(strlen(kCallsPrefix),
+                              rest.size() - strlen(kCallsPrefix) - strlen("/hangup"));
+  return !id.empty() && id.find('/') == std::string::npos;
+}
+
 // Azure OpenAI serves the same endpoints under this prefix.
 const char *const kAzurePrefix = "/openai";
 // A request whose client went away before the reply, as logged (nginx's convention).
@@ -228,6 +249,19 @@ void HttpFrontEnd::route(SoupServerMessage *msg, const std::string &path) {
       flavor = Flavor::Azure;
       rest = path.substr(strlen(kAzurePrefix));
     }
+    // Every reply of the service carries this, errors included: a page can read why it
+    // failed. The control interface is for tests, not pages, and has none.
+    SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+    soup_message_headers_replace(headers, "Access-Control-Allow-Origin", "*");
+    if (method == "OPTIONS" && is_service_endpoint(rest)) {
+      // A preflight: the browser then sends the real request if what it asked for is listed.
+      soup_message_headers_replace(headers, "Access-Control-Allow-Methods", kCorsAllowMethods);
+      soup_message_headers_replace(
+          headers, "Access-Control-Allow-Headers",
+          flavor == Flavor::Azure ? kAzureCorsAllowHeaders : kCorsAllowHeaders);
+      set_status(msg, 200);
+      return;
+    }
     if (method == "POST" && rest == "/v1/realtime/client_secrets") {
       mint(msg, flavor);
       return;
@@ -236,14 +270,12 @@ void HttpFrontEnd::route(SoupServerMessage *msg, const std::string &path) {
       create_call(msg, flavor);
       return;
     }
-    if (method == "POST" && g_str_has_prefix(rest.c_str(), kCallsPrefix) &&
-        g_str_has_suffix(rest.c_str(), "/hangup")) {
+    if (method == "POST" && is_service_endpoint(rest)) {
+      // What is left: POST /v1/realtime/calls/{id}/hangup.
       std::string id = rest.substr(strlen(kCallsPrefix),
                                    rest.size() - strlen(kCallsPrefix) - strlen("/hangup"));
-      if (!id.empty() && id.find('/') == std::string::npos) {
-        reply(msg, calls_.hangup(id, flavor));
-        return;
-      }
+      reply(msg, calls_.hangup(id, flavor));
+      return;
     }
   }
   reply_json(msg, 404,
