@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <vector>
 
 GST_DEBUG_CATEGORY_STATIC (broadcastsink_debug);
 #define GST_CAT_DEFAULT broadcastsink_debug
@@ -119,17 +120,21 @@ static void on_eos (GstAppSink *, gpointer data)
     server->end_utterance (b->stream);
 }
 
-/* The events that bound an utterance for the pages: a gap ends it (the
- * encoder has drained by then), a flush cuts it short (a barge-in). */
+/* The events that bound an utterance for the pages, seen where they enter
+ * the branch (opusenc does not pass gaps on): a gap ends it, a flush cuts it
+ * short (a barge-in). */
 static GstPadProbeReturn on_event (GstPad *, GstPadProbeInfo *info, gpointer data)
 {
   auto *b = static_cast<Branch *> (data);
   rt::broadcast::Server *server = b->sink->server;
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  if (server && GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START)
+  if (server && GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
     server->abort_utterance (b->stream);
-  else if (server && GST_EVENT_TYPE (event) == GST_EVENT_GAP)
-    server->end_utterance (b->stream);
+  } else if (server && GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
+    GstClockTime at;
+    gst_event_parse_gap (event, &at, nullptr);
+    server->end_utterance_at (b->stream, at);
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -164,7 +169,7 @@ static Branch *make_branch (GstWebRTCBroadcastSink *self, const std::string &str
   callbacks.new_sample = on_sample;
   callbacks.eos = on_eos;
   gst_app_sink_set_callbacks (GST_APP_SINK (b->appsink), &callbacks, b.get (), nullptr);
-  GstPad *pad = gst_element_get_static_pad (b->appsink, "sink");
+  GstPad *pad = gst_element_get_static_pad (b->convert, "sink");
   gst_pad_add_probe (pad, GstPadProbeType (GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
       GST_PAD_PROBE_TYPE_EVENT_FLUSH), on_event, b.get (), nullptr);
   gst_object_unref (pad);
@@ -333,11 +338,12 @@ static GstStructure *make_stats (GstWebRTCBroadcastSink *self)
   }
   rt::broadcast::Counters n = self->server->counters ();
   auto clients = self->server->stats ();
-  GValue list = G_VALUE_INIT;
-  gst_value_array_init (&list, clients.size ());
+  gst_structure_set (s, "num-clients", G_TYPE_UINT, (guint) clients.size (),
+      "clients-total", G_TYPE_UINT64, n.clients_total,
+      "clients-refused", G_TYPE_UINT64, n.clients_refused,
+      "signalling-errors", G_TYPE_UINT64, n.signalling_errors, nullptr);
+  /* One field per client, as webrtcbin's own stats are keyed by id. */
   for (const auto &c : clients) {
-    GValue v = G_VALUE_INIT;
-    g_value_init (&v, GST_TYPE_STRUCTURE);
     GstStructure *cs = gst_structure_new ("client",
         "id", G_TYPE_STRING, c.id.c_str (),
         "state", G_TYPE_STRING, c.state.c_str (),
@@ -347,14 +353,9 @@ static GstStructure *make_stats (GstWebRTCBroadcastSink *self)
         "chunks-sent", G_TYPE_UINT64, c.chunks_sent,
         "drops", G_TYPE_UINT64, c.drops,
         "discontinuities", G_TYPE_UINT64, c.discontinuities, nullptr);
-    g_value_take_boxed (&v, cs);
-    gst_value_array_append_and_take_value (&list, &v);
+    gst_structure_set (s, ("client-" + c.id).c_str (), GST_TYPE_STRUCTURE, cs, nullptr);
+    gst_structure_free (cs);
   }
-  gst_structure_set (s, "num-clients", G_TYPE_UINT, (guint) clients.size (),
-      "clients-total", G_TYPE_UINT64, n.clients_total,
-      "clients-refused", G_TYPE_UINT64, n.clients_refused,
-      "signalling-errors", G_TYPE_UINT64, n.signalling_errors, nullptr);
-  gst_structure_take_value (s, "clients", &list);
   return s;
 }
 
@@ -362,6 +363,7 @@ static void gst_webrtc_broadcast_sink_set_property (GObject *object, guint id,
     const GValue *value, GParamSpec *pspec)
 {
   auto *self = GST_WEBRTC_BROADCAST_SINK (object);
+  std::vector<GstElement *> encoders;
   GST_OBJECT_LOCK (self);
   rt::broadcast::Config &c = *self->config;
   auto str = [value] { const char *s = g_value_get_string (value); return std::string (s ? s : ""); };
@@ -381,7 +383,7 @@ static void gst_webrtc_broadcast_sink_set_property (GObject *object, guint id,
     case PROP_BITRATE:
       self->bitrate = g_value_get_int (value);
       for (auto &kv : *self->branches)
-        g_object_set (kv.second->encoder, "bitrate", self->bitrate, nullptr);
+        encoders.push_back (GST_ELEMENT (gst_object_ref (kv.second->encoder)));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
@@ -391,7 +393,13 @@ static void gst_webrtc_broadcast_sink_set_property (GObject *object, guint id,
         "using the high mark for both");
     c.low_watermark = c.high_watermark;
   }
+  gint bitrate = self->bitrate;
   GST_OBJECT_UNLOCK (self);
+  /* Not under the lock: a child's notify climbs to its parent's. */
+  for (GstElement *e : encoders) {
+    g_object_set (e, "bitrate", bitrate, nullptr);
+    gst_object_unref (e);
+  }
 }
 
 static void gst_webrtc_broadcast_sink_get_property (GObject *object, guint id, GValue *value,
@@ -535,9 +543,9 @@ static void gst_webrtc_broadcast_sink_class_init (GstWebRTCBroadcastSinkClass *k
       g_param_spec_uint ("num-clients", "Clients", "Pages connected now", 0, G_MAXUINT, 0, ro));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "num-clients, clients-total, clients-refused, signalling-errors, and per client "
-          "(the clients array): id, state, own-stream, buffered-amount, bytes-sent, "
-          "chunks-sent, drops, discontinuities", GST_TYPE_STRUCTURE, ro));
+          "num-clients, clients-total, clients-refused, signalling-errors, and for each "
+          "client a structure in the field client-<id>: id, state, own-stream, "
+          "buffered-amount, bytes-sent, chunks-sent, drops, discontinuities", GST_TYPE_STRUCTURE, ro));
 
   /**
    * GstWebRTCBroadcastSink::client-connected:

@@ -77,6 +77,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   struct Stream {
     std::uint64_t utterance = 0;
     bool active = false;
+    GstClockTime ended_at = GST_CLOCK_TIME_NONE;
   };
 
   Config cfg;
@@ -149,16 +150,21 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       reject (*c, "invalid-message", msg.error);
       return;
     }
-    if (const char *err = c->negotiation.accept (msg.kind)) {
-      reject (*c, err, "message out of order");
-      return;
-    }
+    GstSDPMessage *sdp = nullptr;
     if (msg.kind == ClientMessage::Kind::Answer) {
-      GstSDPMessage *sdp = nullptr;
+      /* An answer that does not parse leaves the offer open for another. */
       if (gst_sdp_message_new_from_text (msg.sdp.c_str (), &sdp) != GST_SDP_OK) {
         reject (*c, "invalid-sdp", "the answer's SDP does not parse");
         return;
       }
+    }
+    if (const char *err = c->negotiation.accept (msg.kind)) {
+      if (sdp)
+        gst_sdp_message_free (sdp);
+      reject (*c, err, "message out of order");
+      return;
+    }
+    if (msg.kind == ClientMessage::Kind::Answer) {
       GstWebRTCSessionDescription *answer =
           gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
       GstPromise *p = gst_promise_new_with_change_func (on_remote_set, ref (*c),
@@ -646,12 +652,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (!gst_buffer_map (packet, &map, GST_MAP_READ))
       return;
     std::lock_guard<std::mutex> l (c.m);
-    if (!c.open || !c.channel) {
+    GstWebRTCDataChannelState state = GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+    guint64 buffered = 0;
+    if (c.open && c.channel)
+      g_object_get (c.channel, "ready-state", &state, "buffered-amount", &buffered, nullptr);
+    /* A page that just went away: its channel closes before the worker
+     * has let the client go. */
+    if (state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN) {
       gst_buffer_unmap (packet, &map);
       return;
     }
-    guint64 buffered = 0;
-    g_object_get (c.channel, "buffered-amount", &buffered, nullptr);
     if (c.marks.admit (buffered, map.size)) {
       std::uint64_t dropped = c.marks.take_dropped_run ();
       /* Sent under the client's lock: the page sees start, chunks and end
@@ -720,7 +730,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
-  void control (const std::string &stream, bool abort)
+  void control (const std::string &stream, bool abort, GstClockTime at)
   {
     std::vector<std::shared_ptr<Client>> targets;
     std::uint64_t utterance;
@@ -730,6 +740,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (it == streams.end () || !it->second.active)
         return;
       it->second.active = false;
+      it->second.ended_at = at;
       utterance = it->second.utterance;
       targets = listeners (stream);
     }
@@ -779,9 +790,13 @@ void Server::deliver (const std::string &stream, GstBuffer *packet, int rate, in
   {
     std::lock_guard<std::mutex> l (impl_->m);
     Impl::Stream &s = impl_->streams[stream];
-    if (!s.active) {
+    GstClockTime pts = GST_BUFFER_PTS (packet);
+    bool trailing = !s.active && s.utterance && GST_CLOCK_TIME_IS_VALID (s.ended_at) &&
+        GST_CLOCK_TIME_IS_VALID (pts) && pts < s.ended_at;
+    if (!s.active && !trailing) {
       s.active = true;
       s.utterance = ++impl_->next_utterance;
+      s.ended_at = GST_CLOCK_TIME_NONE;
     }
     utterance = s.utterance;
     targets = impl_->listeners (stream);
@@ -796,12 +811,17 @@ void Server::deliver (const std::string &stream, GstBuffer *packet, int rate, in
 
 void Server::end_utterance (const std::string &stream)
 {
-  impl_->control (stream, false);
+  impl_->control (stream, false, GST_CLOCK_TIME_NONE);
+}
+
+void Server::end_utterance_at (const std::string &stream, GstClockTime at)
+{
+  impl_->control (stream, false, at);
 }
 
 void Server::abort_utterance (const std::string &stream)
 {
-  impl_->control (stream, true);
+  impl_->control (stream, true, GST_CLOCK_TIME_NONE);
 }
 
 void Server::set_own_stream (const std::string &id, bool own)

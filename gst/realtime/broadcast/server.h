@@ -77,6 +77,10 @@ class Server {
    * short (a flush): pages finish it, or stop at once. */
   void end_utterance (const std::string &stream);
   void abort_utterance (const std::string &stream);
+  /* The stream went silent at `at` (a gap, seen before the encoder): packets
+   * stamped before it, which the encoder may still hold, finish the ended
+   * utterance instead of starting a new one. */
+  void end_utterance_at (const std::string &stream, GstClockTime at);
 
   /* Whether client `id` hears its own stream instead of the shared one.
    * May be set before the client connects (a page that reconnects with its

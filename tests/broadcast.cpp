@@ -1,0 +1,223 @@
+/* The broadcast sink's signalling codec, negotiation order and watermarks,
+ * alone: what a page may send, what it gets back, when a slow page loses
+ * chunks and when it is fed again. The browser tests (tests/browser/
+ * broadcast.mjs) show the same rules end to end. */
+#include "broadcast/signalling.h"
+
+#include <gst/check/gstcheck.h>
+#include <json-glib/json-glib.h>
+
+#include <string>
+
+using namespace rt::broadcast;
+
+namespace {
+
+ClientMessage parse (const std::string &text)
+{
+  return parse_client_message (text.data (), text.size ());
+}
+
+/* The member of a JSON object, as text ("" when absent). */
+std::string member (const std::string &json, const char *name)
+{
+  JsonParser *p = json_parser_new ();
+  std::string out;
+  if (json_parser_load_from_data (p, json.c_str (), -1, nullptr)) {
+    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+    if (json_object_has_member (o, name)) {
+      JsonNode *n = json_object_get_member (o, name);
+      if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
+        out = json_node_get_string (n);
+      } else {
+        gchar *t = json_to_string (n, FALSE);
+        out = t;
+        g_free (t);
+      }
+    }
+  }
+  g_object_unref (p);
+  return out;
+}
+
+}  // namespace
+
+GST_START_TEST (test_answer_and_candidates)
+{
+  ClientMessage a = parse ("{\"type\":\"webrtc-answer\",\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 0.0.0.0\\r\\n\"}");
+  fail_unless (a.kind == ClientMessage::Kind::Answer);
+  fail_unless (a.sdp.rfind ("v=0\r\n", 0) == 0);
+
+  /* As browsers send it: candidate, sdpMid, sdpMLineIndex, usernameFragment. */
+  ClientMessage c = parse ("{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":"
+      "\"candidate:1 1 udp 2122194687 10.0.0.1 40000 typ host\",\"sdpMid\":\"0\","
+      "\"sdpMLineIndex\":0,\"usernameFragment\":\"abcd\"}}");
+  fail_unless (c.kind == ClientMessage::Kind::Ice);
+  fail_unless_equals_int (c.candidate.mline_index, 0);
+  fail_unless (c.candidate.mid == "0");
+
+  /* Only a mid: still a candidate (the server has one bundled m-line). */
+  ClientMessage mid_only = parse ("{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":"
+      "\"candidate:1 1 udp 1 10.0.0.1 1 typ host\",\"sdpMid\":\"audio0\"}}");
+  fail_unless (mid_only.kind == ClientMessage::Kind::Ice);
+  fail_unless_equals_int (mid_only.candidate.mline_index, -1);
+
+  /* The end of gathering, both ways browsers say it. */
+  fail_unless (parse ("{\"type\":\"webrtc-ice\",\"candidate\":null}").kind ==
+      ClientMessage::Kind::EndOfCandidates);
+  fail_unless (parse ("{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"\","
+          "\"sdpMLineIndex\":0}}").kind == ClientMessage::Kind::EndOfCandidates);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_malformed_messages)
+{
+  const char *bad[] = {
+    "", "not json", "[]", "42", "{}", "{\"type\":7}", "{\"type\":\"bogus\"}",
+    "{\"type\":\"webrtc-answer\"}", "{\"type\":\"webrtc-answer\",\"sdp\":5}",
+    "{\"type\":\"webrtc-answer\",\"sdp\":\"no sdp here\"}",
+    "{\"type\":\"webrtc-ice\",\"candidate\":7}",
+    "{\"type\":\"webrtc-ice\",\"candidate\":{\"sdpMLineIndex\":0}}",
+    "{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"candidate:x\"}}",
+    "{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"candidate:x\",\"sdpMLineIndex\":-1}}",
+    "{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"candidate:x\",\"sdpMLineIndex\":1e9}}",
+    "{\"type\":\"webrtc-answer\",\"sdp\":\"v=0\\r\\n\"",
+  };
+  for (const char *b : bad) {
+    ClientMessage m = parse (b);
+    fail_unless (m.kind == ClientMessage::Kind::Invalid, "accepted: %s", b);
+    fail_if (m.error.empty (), "no reason for: %s", b);
+  }
+  std::string huge = "{\"type\":\"webrtc-answer\",\"sdp\":\"v=0\\r\\n" +
+      std::string (300 * 1024, 'a') + "\"}";
+  fail_unless (parse (huge).kind == ClientMessage::Kind::Invalid);
+  fail_unless (parse_client_message (nullptr, 0).kind == ClientMessage::Kind::Invalid);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_negotiation_order)
+{
+  Negotiation n;
+  fail_unless_equals_string (n.accept (ClientMessage::Kind::Answer), "answer-before-offer");
+  fail_unless_equals_string (n.accept (ClientMessage::Kind::Ice), "candidate-before-offer");
+  n.offer_sent ();
+  fail_unless (n.accept (ClientMessage::Kind::Ice) == nullptr, "early candidates are fine");
+  fail_unless (n.accept (ClientMessage::Kind::Answer) == nullptr);
+  fail_unless (n.state () == Negotiation::State::Answered);
+  fail_unless_equals_string (n.accept (ClientMessage::Kind::Answer), "answer-repeated");
+  fail_unless (n.accept (ClientMessage::Kind::EndOfCandidates) == nullptr);
+  fail_unless_equals_string (n.accept (ClientMessage::Kind::Invalid), "invalid-message");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_server_messages)
+{
+  std::vector<IceServer> servers { { "stun:stun.example.org:3478", "", "" },
+    { "turn:turn.example.org:3478", "user", "pa:ss" } };
+  std::string offer = build_offer ("v=0\r\n", "abc", servers);
+  fail_unless_equals_string (member (offer, "type").c_str (), "webrtc-offer");
+  fail_unless_equals_string (member (offer, "clientId").c_str (), "abc");
+  fail_unless_equals_string (member (offer, "sdp").c_str (), "v=0\r\n");
+  fail_unless (member (offer, "iceServers").find ("\"credential\":\"pa:ss\"") != std::string::npos);
+
+  std::string ice = build_ice ({ "candidate:1 1 udp 1 10.0.0.1 9 typ host", 0, "" });
+  fail_unless_equals_string (member (ice, "type").c_str (), "webrtc-ice");
+  /* What the server sends, a page could send back: the codec reads it. */
+  ClientMessage round = parse (ice);
+  fail_unless (round.kind == ClientMessage::Kind::Ice);
+  fail_unless_equals_int (round.candidate.mline_index, 0);
+
+  std::string err = build_error ("invalid-message", "not JSON");
+  fail_unless_equals_string (member (err, "type").c_str (), "error");
+  fail_unless_equals_string (member (err, "code").c_str (), "invalid-message");
+
+  std::string start = build_utterance_start (7, "opus", 48000, 2, 1234);
+  fail_unless_equals_string (member (start, "type").c_str (), "utterance-start");
+  fail_unless_equals_string (member (start, "id").c_str (), "7");
+  fail_unless_equals_string (member (start, "channels").c_str (), "2");
+  fail_unless_equals_string (member (build_utterance_end (7), "type").c_str (), "utterance-end");
+  fail_unless_equals_string (member (build_utterance_abort (7), "type").c_str (),
+      "utterance-abort");
+  fail_unless_equals_string (member (build_discontinuity (7, 12), "dropped").c_str (), "12");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_ice_server_uris)
+{
+  auto stun = ice_server_from_uri ("stun://stun.example.org:3478");
+  fail_unless (stun.has_value ());
+  fail_unless_equals_string (stun->url.c_str (), "stun:stun.example.org:3478");
+  fail_unless (stun->username.empty ());
+
+  /* Escaped user info, as webrtcbin takes it; '@' in a password. */
+  auto turn = ice_server_from_uri ("turn://us%40er:p%40ss@turn.example.org:3478");
+  fail_unless (turn.has_value ());
+  fail_unless_equals_string (turn->url.c_str (), "turn:turn.example.org:3478");
+  fail_unless_equals_string (turn->username.c_str (), "us@er");
+  fail_unless_equals_string (turn->credential.c_str (), "p@ss");
+  auto turns = ice_server_from_uri ("turns://u:p@turn.example.org:5349");
+  fail_unless (turns.has_value ());
+  fail_unless_equals_string (turns->url.c_str (), "turns:turn.example.org:5349");
+
+  fail_if (ice_server_from_uri ("").has_value ());
+  fail_if (ice_server_from_uri ("http://example.org").has_value ());
+  fail_if (ice_server_from_uri ("turn://turn.example.org:3478").has_value (),
+      "TURN without credentials");
+  fail_if (ice_server_from_uri ("stun://").has_value ());
+  fail_if (ice_server_from_uri ("stun://host/path").has_value ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_watermarks)
+{
+  Watermarks w (10000, 2000);
+  /* Below the high mark: everything goes. */
+  fail_unless (w.admit (0, 1000));
+  fail_unless (w.admit (8000, 1000));
+  fail_unless_equals_int (w.take_dropped_run (), 0);
+  /* A chunk that would pass the high mark is dropped, and so is every
+   * chunk after it until the queue has drained to the low mark. */
+  fail_if (w.admit (9500, 1000));
+  fail_unless (w.throttled ());
+  fail_if (w.admit (5000, 1000), "between the marks: still dropping");
+  fail_if (w.admit (2500, 1000));
+  fail_unless (w.admit (2000, 1000), "at the low mark: fed again");
+  fail_if (w.throttled ());
+  fail_unless_equals_int (w.take_dropped_run (), 3);
+  fail_unless_equals_int (w.take_dropped_run (), 0);
+  fail_unless_equals_int (w.dropped (), 3);
+  /* Drops for other reasons count alike. */
+  w.drop ();
+  fail_unless_equals_int (w.dropped (), 4);
+  fail_unless_equals_int (w.take_dropped_run (), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_client_ids)
+{
+  fail_unless (valid_client_id ("a1b2c3d4e5f6"));
+  fail_unless (valid_client_id ("listener-1_A"));
+  fail_if (valid_client_id (""));
+  fail_if (valid_client_id (std::string (33, 'a')));
+  fail_if (valid_client_id ("a b"));
+  fail_if (valid_client_id ("a/b"));
+  fail_if (valid_client_id ("%00"));
+}
+GST_END_TEST;
+
+static Suite *broadcast_suite ()
+{
+  Suite *s = suite_create ("broadcast");
+  TCase *tc = tcase_create ("signalling");
+  tcase_add_test (tc, test_answer_and_candidates);
+  tcase_add_test (tc, test_malformed_messages);
+  tcase_add_test (tc, test_negotiation_order);
+  tcase_add_test (tc, test_server_messages);
+  tcase_add_test (tc, test_ice_server_uris);
+  tcase_add_test (tc, test_watermarks);
+  tcase_add_test (tc, test_client_ids);
+  suite_add_tcase (s, tc);
+  return s;
+}
+
+GST_CHECK_MAIN (broadcast);

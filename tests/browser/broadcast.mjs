@@ -1,0 +1,403 @@
+// webrtcbroadcastsink in a real browser (Debian's chromium, headless): what a
+// listener notices. Each scenario starts its own pipeline (broadcast_app.py)
+// and pages; every check is on what the pages heard or the server counted.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import net from 'node:net';
+import { launch, gstEnv, verdict } from './browser.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const failures = [];
+const check = (ok, what) => { console.log((ok ? 'ok   ' : 'FAIL ') + what); if (!ok) failures.push(what); };
+const only = process.env.BROADCAST_SCENARIOS ? process.env.BROADCAST_SCENARIOS.split(',') : null;
+
+// ---- the application process ----
+
+class App {
+  constructor (args) {
+    this.events = [];
+    this.waiters = [];
+    this.proc = spawn('/usr/bin/python3', [path.join(here, 'broadcast_app.py'), ...args],
+      { env: gstEnv({ GST_DEBUG: process.env.GST_DEBUG || '*:1' }), stdio: ['pipe', 'pipe', 'inherit'] });
+    this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
+    createInterface({ input: this.proc.stdout }).on('line', (line) => {
+      let e;
+      try { e = JSON.parse(line); } catch { console.log('app: ' + line); return; }
+      this.events.push(e);
+      if (e.event === 'error') console.log('app error: ' + e.message);
+      this.waiters = this.waiters.filter((w) => !w(e));
+    });
+  }
+  // The first event (past or future) that satisfies pred.
+  wait (pred, timeoutMs = 15000, what = 'an event') {
+    const seen = this.events.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('app: no ' + what + ' in ' + timeoutMs + ' ms')), timeoutMs);
+      this.waiters.push((e) => { if (!pred(e)) return false; clearTimeout(timer); resolve(e); return true; });
+    });
+  }
+  // The next event after now that satisfies pred.
+  next (pred, timeoutMs = 15000, what = 'an event') {
+    const from = this.events.length;
+    return this.wait((e) => this.events.indexOf(e) >= from && pred(e), timeoutMs, what);
+  }
+  send (cmd) { this.proc.stdin.write(JSON.stringify(cmd) + '\n'); }
+  async stats () {
+    const p = this.next((e) => e.event === 'stats', 5000, 'stats');
+    this.send({ cmd: 'stats' });
+    return p;
+  }
+  async stop () {
+    if (this.proc.exitCode !== null) return;
+    this.send({ cmd: 'quit' });
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+async function startApp (args) {
+  const app = new App(args);
+  const ready = await app.wait((e) => e.event === 'ready' || e.event === 'error', 15000, 'ready')
+    .catch((e) => ({ event: 'error', message: e.message }));
+  if (ready.event === 'error') {
+    app.proc.kill('SIGKILL');
+    throw new Error('app: ' + ready.message);
+  }
+  app.url = 'http://127.0.0.1:' + ready.port + '/';
+  app.port = ready.port;
+  return app;
+}
+
+function freePort () {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+// ---- pages ----
+
+const player = (page) => page.evaluate(() => {
+  const p = window.player;
+  return { ...p, dominant: p.dominantFrequency(), rms: p.rms() };
+});
+
+async function openPage (browser, url) {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.log('page error: ' + e.message));
+  await page.goto(url);
+  return page;
+}
+
+const waitPlayer = (page, cond, arg, timeoutMs = 15000) =>
+  page.waitForFunction(cond, arg, { timeout: timeoutMs, polling: 20 });
+
+// Samples a page's dominant frequency for a while; the share of samples
+// within 15 Hz of freq.
+async function hears (page, freq, samples = 10) {
+  let hits = 0;
+  for (let i = 0; i < samples; i++) {
+    const f = await page.evaluate(() => window.player.dominantFrequency());
+    if (Math.abs(f - freq) < 15) hits++;
+    await page.waitForTimeout(100);
+  }
+  return hits / samples;
+}
+
+// ---- scenarios ----
+
+async function firstAudio (browser) {
+  for (const delivery of ['data-channel', 'track']) {
+    const app = await startApp(['--delivery', delivery, '--freq', '440']);
+    try {
+      const page = await openPage(browser, app.url);
+      // Connected and idle: the valve is closed, nothing plays yet.
+      await waitPlayer(page, () => window.player.state === 'playing');
+      const stats = await app.stats();
+      const speaking = app.next((e) => e.event === 'speaking');
+      app.send({ cmd: 'speak' });
+      const t0 = (await speaking).t;
+      await waitPlayer(page, () => window.player.firstAudioAt !== null, null, 5000);
+      const p = await player(page);
+      const latency = p.firstAudioAt - t0;
+      console.log(`${delivery}: first audio ${latency.toFixed(0)} ms after the stream started` +
+        (p.firstAudioLatencyMs !== null ? ` (${p.firstAudioLatencyMs} ms after the server sent it)` : ''));
+      check(latency <= 300, `${delivery}: first audio within 300 ms of the stream starting (${latency.toFixed(0)} ms)`);
+      check(await hears(page, 440) >= 0.8, `${delivery}: the page hears the 440 Hz tone`);
+      check(stats.num_clients === 1, `${delivery}: the sink counts one client`);
+      if (delivery === 'data-channel') {
+        app.send({ cmd: 'silence' });
+        await waitPlayer(page, () => window.player.ended >= 1, null, 5000).catch(() => {});
+        const q = await player(page);
+        check(q.ended >= 1 && q.utterances === 1,
+          `data-channel: the utterance ends when the stream stops (a gap): ${q.utterances} started, ${q.ended} ended`);
+        check(q.underruns === 0, `data-channel: no gap inside the utterance (${q.underruns} underruns)`);
+      }
+      await page.close();
+    } finally {
+      await app.stop();
+    }
+  }
+}
+
+async function throughput (browser) {
+  // Two channels at 512 kbit/s: 64 KB/s of Opus per page.
+  const app = await startApp(['--channels', '2', '--bitrate', '512000', '--speaking']);
+  try {
+    const pages = [];
+    for (let i = 0; i < 3; i++) pages.push(await openPage(browser, app.url));
+    for (const p of pages) await waitPlayer(p, () => window.player.chunks > 10);
+    const before = await Promise.all(pages.map(player));
+    const t0 = Date.now();
+    await pages[0].waitForTimeout(5000);
+    const after = await Promise.all(pages.map(player));
+    const secs = (Date.now() - t0) / 1000;
+    after.forEach((a, i) => {
+      const rate = (a.bytes - before[i].bytes) / secs / 1000;
+      check(rate >= 50, `throughput: page ${i} receives ${rate.toFixed(1)} KB/s over the data channel (>= 50)`);
+      check(a.underruns === before[i].underruns, `throughput: page ${i} plays without a gap`);
+    });
+    const s = await app.stats();
+    check(s.clients.every((c) => c.drops === 0), 'throughput: no chunk dropped for any page');
+    for (const p of pages) await p.close();
+  } finally {
+    await app.stop();
+  }
+}
+
+async function isolation (browser) {
+  const freqs = [330, 440, 550, 660, 770, 880, 990, 1100, 1210, 1320];
+  const app = await startApp(['--per-client', '--freqs', freqs.join(',')]);
+  try {
+    const pages = [];
+    for (let i = 0; i < freqs.length; i++) pages.push(await openPage(browser, app.url));
+    for (const p of pages) await waitPlayer(p, () => window.player.chunks > 25, null, 30000);
+    const connected = app.events.filter((e) => e.event === 'connected');
+    for (const p of pages) {
+      const st = await player(p);
+      const mine = connected.find((e) => e.id === st.clientId);
+      if (!mine) { check(false, `isolation: page ${st.clientId} has a tone`); continue; }
+      const share = await hears(p, mine.freq);
+      // The loudest other tone, relative to the page's own.
+      const levels = await p.evaluate((fs) => fs.map((f) => window.player.levelAt(f)), freqs);
+      const own = levels[freqs.indexOf(mine.freq)];
+      const other = Math.max(...levels.filter((_, i) => freqs[i] !== mine.freq));
+      check(share >= 0.8 && own - other >= 40,
+        `isolation: page ${st.clientId} hears its own ${mine.freq} Hz only (other tones ${(own - other).toFixed(0)} dB down)`);
+    }
+    const s = await app.stats();
+    check(s.num_clients === freqs.length && s.clients.every((c) => c['own-stream']),
+      `isolation: ${freqs.length} clients, each on its own pad`);
+    for (const p of pages) await p.close();
+  } finally {
+    await app.stop();
+  }
+}
+
+// The renderer processes of a browser instance (Chromium runs a page's
+// WebRTC stack in its renderer).
+async function rendererPids (browser) {
+  const cdp = await browser.newBrowserCDPSession();
+  const info = await cdp.send('SystemInfo.getProcessInfo');
+  await cdp.detach();
+  return info.processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
+}
+
+async function slowAndClosed (browser) {
+  // A page that stops reading (its renderer stopped: no SCTP acks, the
+  // channel's buffered amount grows) and a page closed abruptly (its
+  // renderer crashes): the others must not notice.
+  const app = await startApp(['--channels', '2', '--bitrate', '512000', '--speaking',
+    '--sink-props', 'buffered-amount-high=65536 buffered-amount-low-threshold=16384']);
+  const slowBrowser = await launch();
+  try {
+    const pages = [];
+    for (let i = 0; i < 3; i++) pages.push(await openPage(browser, app.url));
+    const slow = await openPage(slowBrowser, app.url);
+    const doomed = await openPage(browser, app.url);
+    for (const p of [...pages, slow, doomed]) await waitPlayer(p, () => window.player.chunks > 10);
+    const slowId = (await player(slow)).clientId;
+    const doomedId = (await player(doomed)).clientId;
+    const before = await Promise.all(pages.map(player));
+
+    const renderers = await rendererPids(slowBrowser);
+    console.log('stopping renderers ' + renderers.join(' '));
+    for (const pid of renderers) process.kill(pid, 'SIGSTOP');
+    const cdp = await doomed.context().newCDPSession(doomed);
+    cdp.send('Page.crash').catch(() => {});
+    const gone = await app.wait((e) => e.event === 'disconnected' && e.id === doomedId, 30000, 'the crashed page to go')
+      .then(() => true, () => false);
+    check(gone, 'closed: the server lets the crashed page go');
+
+    // Let the stopped page's queue fill past the high watermark.
+    let slowStats = null;
+    const deadline = Date.now() + 40000;
+    while (Date.now() < deadline) {
+      const s = await app.stats();
+      slowStats = s.clients.find((c) => c.id === slowId);
+      if (process.env.BROADCAST_VERBOSE) console.log(JSON.stringify(slowStats));
+      if (slowStats && slowStats.drops > 20) break;
+      await pages[0].waitForTimeout(200);
+    }
+    const during = await app.stats();
+    check(slowStats && slowStats.drops > 20 && slowStats['buffered-amount'] <= 65536 + 4096,
+      `slow: the stopped page's chunks are dropped above the high watermark (${slowStats && slowStats.drops} dropped, ` +
+      `${slowStats && slowStats['buffered-amount']} bytes queued)`);
+    check(!during.clients.some((c) => c.id === doomedId) && during.num_clients === 4,
+      'closed: nothing of the crashed page is left on the server');
+    await pages[0].waitForTimeout(2000);
+    const after = await Promise.all(pages.map(player));
+    after.forEach((a, i) => {
+      check(a.underruns === before[i].underruns && a.discontinuities === 0,
+        `others: page ${i} played on without a gap (${a.underruns - before[i].underruns} underruns)`);
+      check(Math.abs(a.dominant - 440) < 15, `others: page ${i} still hears 440 Hz`);
+    });
+    const otherStats = during.clients.filter((c) => c.id !== slowId);
+    check(otherStats.every((c) => c.drops === 0), 'others: none of their chunks was dropped');
+
+    for (const pid of renderers) process.kill(pid, 'SIGCONT');
+    await waitPlayer(slow, () => window.player.discontinuities >= 1, null, 15000).catch(() => {});
+    const resumed = await player(slow);
+    check(resumed.discontinuities >= 1, 'slow: once it reads again, the page is told what it missed and plays on');
+    for (const p of pages) await p.close();
+  } finally {
+    await slowBrowser.close().catch(() => {});
+    await app.stop();
+  }
+}
+
+async function reconnect (browser) {
+  const port = await freePort();
+  let app = await startApp(['--port', String(port), '--per-client', '--freqs', '550']);
+  try {
+    const page = await openPage(browser, app.url);
+    await waitPlayer(page, () => window.player.chunks > 10);
+    const id = (await player(page)).clientId;
+    await app.stop();
+    await waitPlayer(page, () => window.player.state === 'reconnecting', null, 10000);
+    app = await startApp(['--port', String(port), '--per-client', '--freqs', '770']);
+    await waitPlayer(page, (n) => window.player.connects > 1 && window.player.state === 'playing' &&
+      window.player.chunks > n, (await player(page)).chunks + 10, 30000);
+    const p = await player(page);
+    check(p.clientId === id, 'reconnect: the page comes back under its own id');
+    check(await hears(page, 770) >= 0.8, 'reconnect: and hears the new stream');
+    await page.close();
+  } finally {
+    await app.stop();
+  }
+}
+
+async function signalling (browser) {
+  const app = await startApp(['--speaking']);
+  try {
+    const good = await openPage(browser, app.url);
+    await waitPlayer(good, () => window.player.chunks > 10);
+    const probe = await openPage(browser, app.url);
+    const replies = await probe.evaluate(async () => {
+      const ws = new WebSocket('ws://' + location.host + '/ws');
+      const got = [];
+      ws.onmessage = (e) => got.push(JSON.parse(e.data));
+      const until = async (cond) => {
+        const deadline = Date.now() + 5000;
+        while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      };
+      await until(() => got.some((m) => m.type === 'webrtc-offer'));
+      const offer = got.find((m) => m.type === 'webrtc-offer');
+      for (const m of ['not json', '[]', '{"type":"webrtc-ice","candidate":7}', '{"type":"bogus"}',
+                       '{"sdp":"v=0"}', '{"type":"webrtc-answer","sdp":"no SDP at all"}'])
+        ws.send(m);
+      // A real answer, then the same again: out of order.
+      const pc = new RTCPeerConnection();
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      const answer = JSON.stringify({ type: 'webrtc-answer', sdp: pc.localDescription.sdp });
+      ws.send(answer);
+      ws.send(answer);
+      await until(() => got.filter((m) => m.type === 'error').length >= 7);
+      ws.close();
+      pc.close();
+      return got;
+    });
+    const errors = replies.filter((m) => m.type === 'error');
+    check(errors.length >= 7 && errors.some((e) => e.code === 'answer-repeated'), `signalling: each malformed or out-of-order message gets an error back (${errors.length}: ` +
+      errors.map((e) => e.code).join(', ') + ')');
+    const before = await player(good);
+    await good.waitForTimeout(1000);
+    const after = await player(good);
+    check(after.chunks > before.chunks + 30 && after.underruns === before.underruns,
+      'signalling: another page plays on undisturbed');
+    const s = await app.stats();
+    check(s.signalling_errors >= 7, `signalling: the sink counts them (${s.signalling_errors})`);
+    await probe.close();
+    await good.close();
+  } finally {
+    await app.stop();
+  }
+}
+
+// examples/broadcast_per_page.py against the local realtime server: every
+// page gets an agent call of its own, which greets it (the server's tone
+// voice, 660 Hz); a closed page ends its call.
+async function perPageAgent (browser) {
+  const server = spawn(process.env.REALTIME_SERVER, ['--address', '127.0.0.1', '--port', '0',
+    '--control', '--speech', 'tone'], { env: gstEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const serverLines = createInterface({ input: server.stdout });
+  const base = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('the local server did not start')), 15000);
+    serverLines.once('line', (l) => { clearTimeout(t); resolve(l.split(' ').pop()); });
+  });
+  const example = spawn('/usr/bin/python3', [path.join(here, '..', '..', 'examples', 'broadcast_per_page.py'),
+    '--port', '0'], { env: gstEnv({ OPENAI_API_KEY: '', OPENAI_REALTIME_LOCAL_URL: base }),
+    stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = [];
+  createInterface({ input: example.stdout }).on('line', (l) => out.push(l));
+  try {
+    const deadline = Date.now() + 15000;
+    while (!out.some((l) => l.startsWith('open ')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const url = (out.find((l) => l.startsWith('open ')) || '').slice(5);
+    if (!url) throw new Error('the example did not start: ' + out.join(' | '));
+    const pages = [await openPage(browser, url), await openPage(browser, url)];
+    for (const [i, p] of pages.entries()) {
+      const heard = await waitPlayer(p, () => Math.abs(window.player.dominantFrequency() - 660) < 15,
+        null, 30000).then(() => true, () => false);
+      check(heard, `per-page agent: page ${i} is greeted by its own agent (660 Hz voice)`);
+    }
+    const ids = await Promise.all(pages.map(async (p) => (await player(p)).clientId));
+    check(ids.every((id) => out.includes(`page ${id}: agent started`)) && ids[0] !== ids[1],
+      'per-page agent: one agent per page');
+    const log = await (await fetch(base + '/control/log')).json();
+    check(log.calls.length === 2, `per-page agent: the server saw two calls (${log.calls.length})`);
+    await pages[0].close();
+    const deadline2 = Date.now() + 15000;
+    while (!out.includes(`page ${ids[0]}: agent gone`) && Date.now() < deadline2)
+      await new Promise((r) => setTimeout(r, 50));
+    check(out.includes(`page ${ids[0]}: agent gone`), 'per-page agent: a closed page ends its agent');
+    await pages[1].close();
+  } finally {
+    example.kill('SIGINT');
+    await new Promise((r) => { if (example.exitCode !== null) r(); else example.on('exit', r); });
+    server.kill('SIGTERM');
+  }
+}
+
+const scenarios = { firstAudio, throughput, isolation, slowAndClosed, reconnect, signalling, perPageAgent };
+const browser = await launch();
+try {
+  for (const [name, run] of Object.entries(scenarios)) {
+    if (only && !only.includes(name)) continue;
+    console.log('--- ' + name);
+    try {
+      await run(browser);
+    } catch (e) {
+      check(false, `${name}: ${e.message}`);
+    }
+  }
+} finally {
+  await browser.close();
+}
+verdict(failures);
