@@ -193,6 +193,21 @@ GST_START_TEST (test_watermarks)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_receipts)
+{
+  auto r = [] (const std::string &t) { return parse_receipt (t.data (), t.size ()); };
+  fail_unless (r ("{\"type\":\"received\",\"bytes\":12345}") == std::optional<std::uint64_t> (12345));
+  fail_unless (r ("{\"type\":\"received\",\"bytes\":0}") == std::optional<std::uint64_t> (0));
+  fail_if (r ("{\"type\":\"received\",\"bytes\":-1}").has_value ());
+  fail_if (r ("{\"type\":\"received\",\"bytes\":\"12\"}").has_value ());
+  fail_if (r ("{\"type\":\"received\"}").has_value ());
+  fail_if (r ("{\"type\":\"other\",\"bytes\":1}").has_value ());
+  fail_if (r ("not json").has_value ());
+  fail_if (r ("").has_value ());
+  fail_if (r (std::string (2000, ' ')).has_value ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_client_ids)
 {
   fail_unless (valid_client_id ("a1b2c3d4e5f6"));
@@ -215,6 +230,7 @@ static Suite *broadcast_suite ()
   tcase_add_test (tc, test_server_messages);
   tcase_add_test (tc, test_ice_server_uris);
   tcase_add_test (tc, test_watermarks);
+  tcase_add_test (tc, test_receipts);
   tcase_add_test (tc, test_client_ids);
   suite_add_tcase (s, tc);
   return s;

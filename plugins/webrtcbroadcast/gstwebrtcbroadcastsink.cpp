@@ -349,6 +349,7 @@ static GstStructure *make_stats (GstWebRTCBroadcastSink *self)
         "state", G_TYPE_STRING, c.state.c_str (),
         "own-stream", G_TYPE_BOOLEAN, c.own_stream,
         "buffered-amount", G_TYPE_UINT64, c.buffered_amount,
+        "unreceipted", G_TYPE_UINT64, c.unreceipted,
         "bytes-sent", G_TYPE_UINT64, c.bytes_sent,
         "chunks-sent", G_TYPE_UINT64, c.chunks_sent,
         "drops", G_TYPE_UINT64, c.drops,
@@ -519,13 +520,14 @@ static void gst_webrtc_broadcast_sink_class_init (GstWebRTCBroadcastSinkClass *k
           "to the pages (write-only in effect: reads back masked)", nullptr, rw));
   g_object_class_install_property (gobject_class, PROP_BUFFERED_AMOUNT_HIGH,
       g_param_spec_uint64 ("buffered-amount-high", "Buffered amount high watermark",
-          "Bytes queued on a client's data channel above which its chunks are dropped "
-          "(counted in stats) until the queue falls to buffered-amount-low-threshold",
+          "Bytes a page may be behind (queued on its data channel, or sent and not yet "
+          "receipted by the page) above which its chunks are dropped (counted in stats) "
+          "until it is back to buffered-amount-low-threshold",
           1024, G_MAXUINT64, d.high_watermark, rw));
   g_object_class_install_property (gobject_class, PROP_BUFFERED_AMOUNT_LOW_THRESHOLD,
       g_param_spec_uint64 ("buffered-amount-low-threshold", "Buffered amount low watermark",
-          "Bytes queued on a client's data channel at or below which a dropping client is "
-          "fed again (the channel's own buffered-amount-low-threshold)",
+          "Bytes behind at or below which a dropping page is fed again (also set as the "
+          "channel's own buffered-amount-low-threshold)",
           0, G_MAXUINT64, d.low_watermark, rw));
   g_object_class_install_property (gobject_class, PROP_MAX_CLIENTS,
       g_param_spec_uint ("max-clients", "Max clients",
@@ -545,7 +547,7 @@ static void gst_webrtc_broadcast_sink_class_init (GstWebRTCBroadcastSinkClass *k
       g_param_spec_boxed ("stats", "Statistics",
           "num-clients, clients-total, clients-refused, signalling-errors, and for each "
           "client a structure in the field client-<id>: id, state, own-stream, "
-          "buffered-amount, bytes-sent, chunks-sent, drops, discontinuities", GST_TYPE_STRUCTURE, ro));
+          "buffered-amount, unreceipted, bytes-sent, chunks-sent, drops, discontinuities", GST_TYPE_STRUCTURE, ro));
 
   /**
    * GstWebRTCBroadcastSink::client-connected:

@@ -59,6 +59,10 @@ struct Client {
   Watermarks marks;
   std::uint64_t utterance = 0;          /* whose start this page has */
   std::uint64_t bytes = 0, chunks = 0, discontinuities = 0;
+  /* Receipts from the page (the bundled player sends them): 0 until the
+   * first, so a page that never sends any is judged on buffered-amount. */
+  std::atomic<std::uint64_t> receipted { 0 };
+  std::atomic<bool> receipts { false };
   GstClockTime track_base = GST_CLOCK_TIME_NONE, track_first = 0, track_next = 0;
   int caps_rate = 0, caps_channels = 0;
 
@@ -271,6 +275,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     });
   }
 
+  /* webrtcbin's thread: only the client's atomics are touched. */
+  static void on_channel_text (GstWebRTCDataChannel *, gchar *text, gpointer data)
+  {
+    const ClientRef &r = *static_cast<ClientRef *> (data);
+    auto self = r.impl.lock ();
+    auto c = self && text ? self->find (r.id, r.serial) : nullptr;
+    if (!c)
+      return;
+    if (auto bytes = parse_receipt (text, strlen (text))) {
+      c->receipted.store (*bytes);
+      c->receipts.store (true);
+    }
+  }
+
   static void on_channel_closed (GstWebRTCDataChannel *, gpointer data)
   {
     on_worker (*static_cast<ClientRef *> (data), [] (Impl &s, const std::shared_ptr<Client> &c) {
@@ -381,6 +399,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           GConnectFlags (0));
       g_signal_connect_data (channel, "on-error", G_CALLBACK (on_channel_error), ref (c), del,
           GConnectFlags (0));
+      g_signal_connect_data (channel, "on-message-string", G_CALLBACK (on_channel_text), ref (c),
+          del, GConnectFlags (0));
       std::lock_guard<std::mutex> l (c.m);
       c.channel = channel;
     }
@@ -410,6 +430,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           (gpointer) on_channel_closed, nullptr);
       g_signal_handlers_disconnect_matched (channel, G_SIGNAL_MATCH_FUNC, 0, 0, nullptr,
           (gpointer) on_channel_error, nullptr);
+      g_signal_handlers_disconnect_matched (channel, G_SIGNAL_MATCH_FUNC, 0, 0, nullptr,
+          (gpointer) on_channel_text, nullptr);
       gst_webrtc_data_channel_close (channel);
       g_object_unref (channel);
     }
@@ -662,7 +684,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       gst_buffer_unmap (packet, &map);
       return;
     }
-    if (c.marks.admit (buffered, map.size)) {
+    /* What the page is behind: queued here, or sent and not receipted. */
+    std::uint64_t behind = buffered;
+    if (c.receipts.load ()) {
+      std::uint64_t receipted = std::min (c.receipted.load (), c.bytes);
+      behind = std::max<std::uint64_t> (behind, c.bytes - receipted);
+    }
+    if (c.marks.admit (behind, map.size)) {
       std::uint64_t dropped = c.marks.take_dropped_run ();
       /* Sent under the client's lock: the page sees start, chunks and end
        * in order even when the utterance ends on another thread. */
@@ -859,6 +887,8 @@ std::vector<ClientStats> Server::stats () const
     else if (c->appsrc)
       s.buffered_amount = gst_app_src_get_current_level_bytes (GST_APP_SRC (c->appsrc));
     s.bytes_sent = c->bytes;
+    if (c->receipts.load ())
+      s.unreceipted = c->bytes - std::min (c->receipted.load (), c->bytes);
     s.chunks_sent = c->chunks;
     s.drops = c->marks.dropped ();
     s.discontinuities = c->discontinuities;

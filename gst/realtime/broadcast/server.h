@@ -43,6 +43,7 @@ struct ClientStats {
   std::string state;          /* signalling, connecting, connected, failed */
   bool own_stream = false;
   std::uint64_t buffered_amount = 0;
+  std::uint64_t unreceipted = 0;   /* sent, not yet receipted by the page */
   std::uint64_t bytes_sent = 0, chunks_sent = 0;
   std::uint64_t drops = 0, discontinuities = 0;
 };

@@ -106,6 +106,24 @@ ClientMessage parse_client_message (const char *text, size_t length)
   return m;
 }
 
+std::optional<std::uint64_t> parse_receipt (const char *text, size_t length)
+{
+  if (!text || length == 0 || length > 1024)
+    return std::nullopt;
+  JsonParser *parser = json_parser_new ();
+  std::optional<std::uint64_t> out;
+  if (json_parser_load_from_data (parser, text, (gssize) length, nullptr)) {
+    JsonNode *root = json_parser_get_root (parser);
+    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : nullptr;
+    JsonNode *n = o ? json_object_get_member (o, "bytes") : nullptr;
+    if (rt::json::string_member (o, "type") == "received" && n && JSON_NODE_HOLDS_VALUE (n) &&
+        json_node_get_value_type (n) == G_TYPE_INT64 && json_node_get_int (n) >= 0)
+      out = (std::uint64_t) json_node_get_int (n);
+  }
+  g_object_unref (parser);
+  return out;
+}
+
 std::optional<IceServer> ice_server_from_uri (const std::string &uri)
 {
   const char *schemes[] = { "stun://", "turn://", "turns://" };

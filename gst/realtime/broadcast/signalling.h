@@ -46,6 +46,13 @@ std::string build_offer (const std::string &sdp, const std::string &client_id,
 std::string build_ice (const IceCandidate &c);
 std::string build_error (const std::string &code, const std::string &message);
 
+/* A page's receipt on the audio data channel, {"type":"received","bytes":N}:
+ * the binary bytes it has received so far. The bytes sent and not yet
+ * receipted are what the page is behind; GStreamer 1.22's SCTP stack hides
+ * that from the channel's buffered amount until about 1 MiB is queued.
+ * nullopt for anything else. */
+std::optional<std::uint64_t> parse_receipt (const char *text, size_t length);
+
 /* Control messages on the audio data channel, around the binary chunks of
  * one utterance. t_ms is the server's wall clock, for latency measurement. */
 std::string build_utterance_start (std::uint64_t id, const char *codec, int rate,
