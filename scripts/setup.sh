@@ -12,7 +12,7 @@ packages=(
   libsoup-3.0-dev libjson-glib-dev libjpeg-dev libssl-dev glib-networking
   espeak-ng sox python3-jsonschema python3-gi gir1.2-gstreamer-1.0
   clang libclang-rt-14-dev
-  chromium janus
+  chromium janus openssl
 )
 # node and npm: Debian's, unless the machine has its own already.
 command -v node >/dev/null || packages+=(nodejs)

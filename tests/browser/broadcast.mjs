@@ -1,7 +1,9 @@
 // webrtcbroadcastsink in a real browser (Debian's chromium, headless): what a
 // listener notices. Each scenario starts its own pipeline (broadcast_app.py)
 // and pages; every check is on what the pages heard or the server counted.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -387,7 +389,61 @@ async function perPageAgent (browser) {
   }
 }
 
-const scenarios = { firstAudio, throughput, isolation, slowAndClosed, reconnect, signalling, perPageAgent };
+// A flush (a barge-in) stops the page at once: the utterance is aborted and
+// nothing it had scheduled plays on.
+async function abort (browser) {
+  const app = await startApp(['--freq', '440']);
+  try {
+    const page = await openPage(browser, app.url);
+    await waitPlayer(page, () => window.player.state === 'playing');
+    app.send({ cmd: 'speak' });
+    await waitPlayer(page, () => window.player.chunks > 50);
+    app.send({ cmd: 'cut' });
+    await waitPlayer(page, () => window.player.aborted >= 1, null, 5000).catch(() => {});
+    const p = await player(page);
+    check(p.aborted === 1 && p.ended === 0, `abort: the flush aborts the utterance (${p.aborted} aborted, ${p.ended} ended)`);
+    check(await page.evaluate(() => window.player.scheduled()) === 0, 'abort: nothing scheduled plays on');
+    await page.waitForTimeout(300);
+    check((await player(page)).rms < 0.001, 'abort: the page is silent right after');
+    await page.close();
+  } finally {
+    await app.stop();
+  }
+}
+
+// HTTPS and WSS with a certificate; STUN and TURN servers handed to the
+// page (none runs: host candidates still connect), the TURN password never
+// read back.
+async function tlsAndIceServers (browser) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'broadcast-tls-'));
+  const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const app = await startApp(['--speaking', '--tls', cert, key, '--sink-props',
+    'stun-server=stun://127.0.0.1:3478 turn-server=turn://user:s3cret@127.0.0.1:3478']);
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  try {
+    const url = app.url.replace('http:', 'https:');
+    const page = await context.newPage();
+    await page.goto(url);
+    await waitPlayer(page, () => window.player.chunks > 10);
+    check(await hears(page, 440) >= 0.8, 'tls: a page over HTTPS/WSS hears the tone');
+    const servers = await page.evaluate(() => window.player.iceServers());
+    const urls = servers.flatMap((s) => s.urls);
+    const turn = servers.find((s) => String(s.urls).startsWith('turn:'));
+    check(urls.includes('stun:127.0.0.1:3478') && turn && turn.username === 'user' && turn.credential === 's3cret',
+      'ice servers: the page is given the sink\'s STUN and TURN servers');
+    check(app.events[0].turn_server === 'turn://***', 'ice servers: turn-server reads back masked');
+    const plain = await fetch(app.url).then(() => 'answered', (e) => 'refused');
+    check(plain === 'refused', 'tls: plain HTTP is not served');
+  } finally {
+    await context.close();
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const scenarios = { firstAudio, abort, tlsAndIceServers, throughput, isolation, slowAndClosed, reconnect, signalling, perPageAgent };
 const browser = await launch();
 try {
   for (const [name, run] of Object.entries(scenarios)) {

@@ -5,7 +5,8 @@ tests over stdin/stdout, one JSON object per line.
 Out: {"event":"ready","port":N}, {"event":"connected","id":...,"freq":...},
      {"event":"disconnected","id":...}, {"event":"speaking","t":ms},
      {"event":"stats",...}, {"event":"error","message":...}
-In:  {"cmd":"speak"}, {"cmd":"silence"}, {"cmd":"stats"}, {"cmd":"quit"}
+In:  {"cmd":"speak"}, {"cmd":"silence"}, {"cmd":"cut"} (silence with a flush),
+     {"cmd":"stats"}, {"cmd":"quit"}
 
 --per-client gives every page a tone of its own through a client_<id> pad
 (frequencies from --freqs, in the order pages connect); otherwise one tone
@@ -39,6 +40,7 @@ def main():
     ap.add_argument("--per-client", action="store_true")
     ap.add_argument("--freqs", default="")
     ap.add_argument("--sink-props", default="")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
 
     Gst.init(None)
@@ -50,6 +52,9 @@ def main():
     sink.set_property("port", args.port)
     sink.set_property("bitrate", args.bitrate)
     Gst.util_set_object_arg(sink, "delivery", args.delivery)
+    if args.tls:
+        sink.set_property("tls-certificate-file", args.tls[0])
+        sink.set_property("tls-key-file", args.tls[1])
     for prop in filter(None, args.sink_props.split(" ")):
         name, value = prop.split("=", 1)
         Gst.util_set_object_arg(sink, name, value)
@@ -124,7 +129,8 @@ def main():
     if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
         emit(event="error", message="the pipeline did not start")
         return 1
-    emit(event="ready", port=sink.get_property("bound-port"))
+    emit(event="ready", port=sink.get_property("bound-port"),
+         turn_server=sink.get_property("turn-server"))
 
     def stats():
         s = sink.get_property("stats")
@@ -156,6 +162,14 @@ def main():
         elif cmd == "silence" and valve is not None:
             valve.set_property("drop", True)
             emit(event="silent", t=time.time() * 1000)
+        elif cmd == "cut" and valve is not None:
+            # A barge-in as openairealtimesrc does it: the stream is flushed
+            # while the valve closes.
+            valve.set_property("drop", True)
+            pad = valve.get_static_pad("src")
+            pad.push_event(Gst.Event.new_flush_start())
+            pad.push_event(Gst.Event.new_flush_stop(False))
+            emit(event="cut", t=time.time() * 1000)
         elif cmd == "stats":
             emit(event="stats", **stats())
         elif cmd == "quit":
