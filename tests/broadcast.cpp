@@ -40,6 +40,14 @@ std::string member (const std::string &json, const char *name)
   return out;
 }
 
+/* The member compared in a named string: fail_unless_equals_string keeps
+ * pointers into its arguments past the full expression. */
+#define expect_member(json, name, expected) \
+  G_STMT_START { \
+    const std::string actual_ = member (json, name); \
+    fail_unless_equals_string (actual_.c_str (), expected); \
+  } G_STMT_END
+
 }  // namespace
 
 GST_START_TEST (test_answer_and_candidates)
@@ -115,30 +123,29 @@ GST_START_TEST (test_server_messages)
   std::vector<IceServer> servers { { "stun:stun.example.org:3478", "", "" },
     { "turn:turn.example.org:3478", "user", "pa:ss" } };
   std::string offer = build_offer ("v=0\r\n", "abc", servers);
-  fail_unless_equals_string (member (offer, "type").c_str (), "webrtc-offer");
-  fail_unless_equals_string (member (offer, "clientId").c_str (), "abc");
-  fail_unless_equals_string (member (offer, "sdp").c_str (), "v=0\r\n");
+  expect_member (offer, "type", "webrtc-offer");
+  expect_member (offer, "clientId", "abc");
+  expect_member (offer, "sdp", "v=0\r\n");
   fail_unless (member (offer, "iceServers").find ("\"credential\":\"pa:ss\"") != std::string::npos);
 
   std::string ice = build_ice ({ "candidate:1 1 udp 1 10.0.0.1 9 typ host", 0, "" });
-  fail_unless_equals_string (member (ice, "type").c_str (), "webrtc-ice");
+  expect_member (ice, "type", "webrtc-ice");
   /* What the server sends, a page could send back: the codec reads it. */
   ClientMessage round = parse (ice);
   fail_unless (round.kind == ClientMessage::Kind::Ice);
   fail_unless_equals_int (round.candidate.mline_index, 0);
 
   std::string err = build_error ("invalid-message", "not JSON");
-  fail_unless_equals_string (member (err, "type").c_str (), "error");
-  fail_unless_equals_string (member (err, "code").c_str (), "invalid-message");
+  expect_member (err, "type", "error");
+  expect_member (err, "code", "invalid-message");
 
   std::string start = build_utterance_start (7, "opus", 48000, 2, 1234);
-  fail_unless_equals_string (member (start, "type").c_str (), "utterance-start");
-  fail_unless_equals_string (member (start, "id").c_str (), "7");
-  fail_unless_equals_string (member (start, "channels").c_str (), "2");
-  fail_unless_equals_string (member (build_utterance_end (7), "type").c_str (), "utterance-end");
-  fail_unless_equals_string (member (build_utterance_abort (7), "type").c_str (),
-      "utterance-abort");
-  fail_unless_equals_string (member (build_discontinuity (7, 12), "dropped").c_str (), "12");
+  expect_member (start, "type", "utterance-start");
+  expect_member (start, "id", "7");
+  expect_member (start, "channels", "2");
+  expect_member (build_utterance_end (7), "type", "utterance-end");
+  expect_member (build_utterance_abort (7), "type", "utterance-abort");
+  expect_member (build_discontinuity (7, 12), "dropped", "12");
 }
 GST_END_TEST;
 

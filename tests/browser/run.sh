@@ -15,6 +15,9 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
   exit 1
 fi
 if [ -z "${BROWSER_TEST_NETNS:-}" ]; then
+  # Before anything else runs: unshare and ip are not under test either.
+  export GST_PRELOAD="${LD_PRELOAD:-}"
+  unset LD_PRELOAD
   flags=(--net)
   [ "$(id -u)" -eq 0 ] || flags+=(--map-root-user)
   export BROWSER_TEST_NETNS=1
@@ -25,6 +28,4 @@ ip link add bt0 type veth peer name bt1
 ip addr add 10.77.0.1/24 dev bt0
 ip link set bt1 up
 ip link set bt0 up
-export GST_PRELOAD="${LD_PRELOAD:-}"
-unset LD_PRELOAD
 exec node "$@"
