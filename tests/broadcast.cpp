@@ -89,6 +89,7 @@ GST_START_TEST (test_malformed_messages)
     "{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"candidate:x\"}}",
     "{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"candidate:x\",\"sdpMLineIndex\":-1}}",
     "{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"candidate:x\",\"sdpMLineIndex\":1e9}}",
+    "{\"type\":\"webrtc-ice\",\"candidate\":{\"candidate\":\"candidate:x\",\"sdpMLineIndex\":65}}",
     "{\"type\":\"webrtc-answer\",\"sdp\":\"v=0\\r\\n\"",
   };
   for (const char *b : bad) {

@@ -34,8 +34,8 @@ struct _GstWebRTCBroadcastSink {
   gint bitrate;
   gboolean serve_page;
   std::map<std::string, std::unique_ptr<Branch>> *branches;
-  /* Set in NULL→READY and cleared in READY→NULL, when no streaming thread
-   * runs; read by the streaming threads without the lock. */
+  /* Set in NULL→READY and cleared in READY→NULL, under the object lock;
+   * read by the streaming threads without it (none runs in those changes). */
   rt::broadcast::Server *server;
 };
 
@@ -183,6 +183,16 @@ static Branch *make_branch (GstWebRTCBroadcastSink *self, const std::string &str
   return raw;
 }
 
+/* Claims a stream name for a branch about to be made: two requests for one
+ * client cannot both go ahead. */
+static bool claim (GstWebRTCBroadcastSink *self, const std::string &stream)
+{
+  GST_OBJECT_LOCK (self);
+  bool ok = self->branches->emplace (stream, nullptr).second;
+  GST_OBJECT_UNLOCK (self);
+  return ok;
+}
+
 static GstPad *ghost_for (Branch *b, const char *name, GstPadTemplate *templ)
 {
   GstPad *target = gst_element_get_static_pad (b->convert, "sink");
@@ -202,24 +212,29 @@ static GstPad *gst_webrtc_broadcast_sink_request_new_pad (GstElement *element,
         "client-connected (letters, digits, '-' and '_', at most 32)");
     return nullptr;
   }
-  GST_OBJECT_LOCK (self);
-  bool taken = self->branches->count (id) > 0;
-  gint bitrate = self->bitrate;
-  GST_OBJECT_UNLOCK (self);
-  if (taken) {
+  if (!claim (self, id)) {
     GST_WARNING_OBJECT (self, "client %s already has a pad", id.c_str ());
     return nullptr;
   }
+  GST_OBJECT_LOCK (self);
+  gint bitrate = self->bitrate;
+  GST_OBJECT_UNLOCK (self);
   Branch *b = make_branch (self, id, bitrate);
-  if (!b)
+  if (!b) {
+    GST_OBJECT_LOCK (self);
+    self->branches->erase (id);
+    GST_OBJECT_UNLOCK (self);
     return nullptr;
+  }
   for (GstElement *e : { b->convert, b->resample, b->filter, b->encoder, b->appsink })
     gst_element_sync_state_with_parent (e);
   GstPad *ghost = ghost_for (b, name, templ);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (element, ghost);
+  GST_OBJECT_LOCK (self);
   if (self->server)
     self->server->set_own_stream (id, true);
+  GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "client %s has its own stream", id.c_str ());
   return ghost;
 }
@@ -237,9 +252,9 @@ static void gst_webrtc_broadcast_sink_release_pad (GstElement *element, GstPad *
     b = std::move (it->second);
     self->branches->erase (it);
   }
-  GST_OBJECT_UNLOCK (self);
   if (self->server)
     self->server->set_own_stream (id, false);
+  GST_OBJECT_UNLOCK (self);
   gst_element_remove_pad (element, pad);
   if (!b)
     return;
@@ -262,10 +277,6 @@ static bool start_server (GstWebRTCBroadcastSink *self)
 {
   GST_OBJECT_LOCK (self);
   rt::broadcast::Config config = *self->config;
-  std::vector<std::string> own;
-  for (auto &kv : *self->branches)
-    if (!kv.first.empty ())
-      own.push_back (kv.first);
   bool serve_page = self->serve_page;
   GST_OBJECT_UNLOCK (self);
   config.name = GST_OBJECT_NAME (self);
@@ -304,9 +315,13 @@ static bool start_server (GstWebRTCBroadcastSink *self)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE, ("%s", error.c_str ()), (nullptr));
     return false;
   }
-  for (const std::string &id : own)
-    server->set_own_stream (id, true);
+  /* Pads requested since the snapshot above count too. */
+  GST_OBJECT_LOCK (self);
+  for (auto &kv : *self->branches)
+    if (!kv.first.empty ())
+      server->set_own_stream (kv.first, true);
   self->server = server;
+  GST_OBJECT_UNLOCK (self);
   g_object_notify (G_OBJECT (self), "bound-port");
   return true;
 }
@@ -321,8 +336,13 @@ static GstStateChangeReturn gst_webrtc_broadcast_sink_change_state (GstElement *
       transition);
   if (transition == GST_STATE_CHANGE_READY_TO_NULL ||
       (transition == GST_STATE_CHANGE_NULL_TO_READY && ret == GST_STATE_CHANGE_FAILURE)) {
-    delete self->server;
+    /* Taken under the lock, deleted outside it: the server's thread may be
+     * in a handler that requests a pad. */
+    GST_OBJECT_LOCK (self);
+    rt::broadcast::Server *server = self->server;
     self->server = nullptr;
+    GST_OBJECT_UNLOCK (self);
+    delete server;
   }
   return ret;
 }
@@ -347,9 +367,11 @@ static GstStructure *make_stats (GstWebRTCBroadcastSink *self)
     GstStructure *cs = gst_structure_new ("client",
         "id", G_TYPE_STRING, c.id.c_str (),
         "state", G_TYPE_STRING, c.state.c_str (),
-        "own-stream", G_TYPE_BOOLEAN, c.own_stream,
+        "own-stream", G_TYPE_BOOLEAN, (gboolean) c.own_stream,
         "buffered-amount", G_TYPE_UINT64, c.buffered_amount,
         "unreceipted", G_TYPE_UINT64, c.unreceipted,
+        "receipts", G_TYPE_BOOLEAN, (gboolean) c.receipts,
+        "bad-receipts", G_TYPE_UINT64, c.bad_receipts,
         "bytes-sent", G_TYPE_UINT64, c.bytes_sent,
         "chunks-sent", G_TYPE_UINT64, c.chunks_sent,
         "drops", G_TYPE_UINT64, c.drops,
@@ -384,7 +406,8 @@ static void gst_webrtc_broadcast_sink_set_property (GObject *object, guint id,
     case PROP_BITRATE:
       self->bitrate = g_value_get_int (value);
       for (auto &kv : *self->branches)
-        encoders.push_back (GST_ELEMENT (gst_object_ref (kv.second->encoder)));
+        if (kv.second)   /* not a branch still being made */
+          encoders.push_back (GST_ELEMENT (gst_object_ref (kv.second->encoder)));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
@@ -407,19 +430,22 @@ static void gst_webrtc_broadcast_sink_get_property (GObject *object, guint id, G
     GParamSpec *pspec)
 {
   auto *self = GST_WEBRTC_BROADCAST_SINK (object);
+  GST_OBJECT_LOCK (self);
   if (id == PROP_STATS) {
     g_value_take_boxed (value, make_stats (self));
+    GST_OBJECT_UNLOCK (self);
     return;
   }
   if (id == PROP_NUM_CLIENTS) {
     g_value_set_uint (value, self->server ? (guint) self->server->clients () : 0u);
+    GST_OBJECT_UNLOCK (self);
     return;
   }
   if (id == PROP_BOUND_PORT) {
     g_value_set_int (value, self->server ? self->server->bound_port () : 0);
+    GST_OBJECT_UNLOCK (self);
     return;
   }
-  GST_OBJECT_LOCK (self);
   const rt::broadcast::Config &c = *self->config;
   switch (id) {
     case PROP_ADDRESS: g_value_set_string (value, c.address.c_str ()); break;
@@ -478,8 +504,8 @@ static void gst_webrtc_broadcast_sink_class_init (GstWebRTCBroadcastSinkClass *k
   element_class->request_new_pad = gst_webrtc_broadcast_sink_request_new_pad;
   element_class->release_pad = gst_webrtc_broadcast_sink_release_pad;
 
-  const auto rw = GParamFlags (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY);
+  /* Read when the element goes to READY. */
+  const auto rw = GParamFlags (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const auto ro = GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   rt::broadcast::Config d;
   g_object_class_install_property (gobject_class, PROP_ADDRESS,
@@ -547,7 +573,8 @@ static void gst_webrtc_broadcast_sink_class_init (GstWebRTCBroadcastSinkClass *k
       g_param_spec_boxed ("stats", "Statistics",
           "num-clients, clients-total, clients-refused, signalling-errors, and for each "
           "client a structure in the field client-<id>: id, state, own-stream, "
-          "buffered-amount, unreceipted, bytes-sent, chunks-sent, drops, discontinuities", GST_TYPE_STRUCTURE, ro));
+          "buffered-amount, unreceipted, receipts, bad-receipts, bytes-sent, chunks-sent, drops, "
+          "discontinuities", GST_TYPE_STRUCTURE, ro));
 
   /**
    * GstWebRTCBroadcastSink::client-connected:

@@ -289,6 +289,12 @@ async function reconnect (browser) {
     const p = await player(page);
     check(p.clientId === id, 'reconnect: the page comes back under its own id');
     check(await hears(page, 770) >= 0.8, 'reconnect: and hears the new stream');
+    // Its receipts count the new connection's bytes: the watermarks still
+    // see how far behind it is.
+    await page.waitForTimeout(300);
+    const c = (await app.stats()).clients.find((x) => x.id === id);
+    check(c && c.receipts && c['bad-receipts'] === 0,
+      `reconnect: the page's receipts are honoured again (${c && c['bad-receipts']} ignored)`);
     await page.close();
   } finally {
     await app.stop();
@@ -396,15 +402,32 @@ async function abort (browser) {
   try {
     const page = await openPage(browser, app.url);
     await waitPlayer(page, () => window.player.state === 'playing');
+    // The last 10 ms played, as soon as the page has the message.
+    const levelWhen = (cond) => page.evaluate((c) => new Promise((resolve) => {
+      const t = setInterval(() => {
+        if (window.player[c.field] >= c.count) { clearInterval(t); resolve(window.player.rms(480)); }
+      }, 2);
+    }), cond);
+    // A stream that goes silent plays out what the page holds...
     app.send({ cmd: 'speak' });
     await waitPlayer(page, () => window.player.chunks > 50);
+    const ending = levelWhen({ field: 'ended', count: 1 });
+    app.send({ cmd: 'silence' });
+    const afterEnd = await ending;
+    check(afterEnd > 0.05, `abort: a stream that ends plays out what the page holds (level ${afterEnd.toFixed(3)})`);
+    // ...a flushed one stops at once.
+    await waitPlayer(page, () => window.player.rms() < 0.001, null, 5000);
+    app.send({ cmd: 'speak' });
+    await waitPlayer(page, (n) => window.player.utterances >= 2 && window.player.chunks > n, (await player(page)).chunks + 50);
+    const aborting = levelWhen({ field: 'aborted', count: 1 });
     app.send({ cmd: 'cut' });
-    await waitPlayer(page, () => window.player.aborted >= 1, null, 5000).catch(() => {});
+    const afterAbort = await aborting;
+    await page.waitForTimeout(50);
+    const later = await page.evaluate(() => window.player.rms(480));
     const p = await player(page);
-    check(p.aborted === 1 && p.ended === 0, `abort: the flush aborts the utterance (${p.aborted} aborted, ${p.ended} ended)`);
+    check(p.aborted === 1 && p.ended === 1, `abort: the flush aborts the utterance (${p.aborted} aborted, ${p.ended} ended)`);
+    check(later < 0.001, `abort: the page is silent right after (level ${afterAbort.toFixed(3)} at the message, ${later.toFixed(4)} 50 ms on)`);
     check(await page.evaluate(() => window.player.scheduled()) === 0, 'abort: nothing scheduled plays on');
-    await page.waitForTimeout(300);
-    check((await player(page)).rms < 0.001, 'abort: the page is silent right after');
     await page.close();
   } finally {
     await app.stop();
@@ -443,7 +466,32 @@ async function tlsAndIceServers (browser) {
   }
 }
 
-const scenarios = { firstAudio, abort, tlsAndIceServers, throughput, isolation, slowAndClosed, reconnect, signalling, perPageAgent };
+// Over max-clients a page is refused with an error; the page being served
+// plays on.
+async function serverFull (browser) {
+  const app = await startApp(['--speaking', '--sink-props', 'max-clients=1']);
+  try {
+    const first = await openPage(browser, app.url);
+    await waitPlayer(first, () => window.player.chunks > 10);
+    const second = await openPage(browser, app.url);
+    const refused = await waitPlayer(second, () => window.player.errors.some((e) => e.startsWith('server-full')),
+      null, 10000).then(() => true, () => false);
+    check(refused, 'server full: a page over max-clients is told so');
+    const before = await player(first);
+    await first.waitForTimeout(1000);
+    const after = await player(first);
+    check(after.chunks > before.chunks + 30 && after.underruns === before.underruns,
+      'server full: the page being served plays on');
+    const s = await app.stats();
+    check(s.num_clients === 1 && s.clients_refused >= 1, `server full: counted (${s.clients_refused} refused)`);
+    await second.close();
+    await first.close();
+  } finally {
+    await app.stop();
+  }
+}
+
+const scenarios = { serverFull, firstAudio, abort, tlsAndIceServers, throughput, isolation, slowAndClosed, reconnect, signalling, perPageAgent };
 const browser = await launch();
 try {
   for (const [name, run] of Object.entries(scenarios)) {

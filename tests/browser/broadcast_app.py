@@ -143,7 +143,8 @@ def main():
             if name.startswith("client-"):
                 c = s.get_value(name)
                 out["clients"].append({k: c.get_value(k) for k in (
-                    "id", "state", "own-stream", "buffered-amount", "unreceipted", "bytes-sent",
+                    "id", "state", "own-stream", "buffered-amount", "unreceipted", "receipts",
+                    "bad-receipts", "bytes-sent",
                     "chunks-sent", "drops", "discontinuities")})
         return out
 

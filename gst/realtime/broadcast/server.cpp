@@ -8,11 +8,13 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 #include <libsoup/soup.h>
+#include <openssl/rand.h>
 
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #define GST_CAT_DEFAULT rt_broadcast_debug
 
@@ -23,15 +25,32 @@ namespace {
  * for one client means its pipeline is stuck, and its packets are dropped. */
 constexpr GstClockTime kTrackQueueLimit = 200 * GST_MSECOND;
 
+/* Time for a page to answer and connect. */
+constexpr unsigned kSetupTimeoutMs = 20000;
+
+/* Candidates a page may send: more is no browser's doing. */
+constexpr unsigned kMaxRemoteCandidates = 64;
+
+/* Packets stamped this much before a gap still belong to the utterance the
+ * gap ended (what the encoder held); older ones start a new one. */
+constexpr GstClockTime kTrailingWindow = 100 * GST_MSECOND;
+
 const char *const kTrackCaps =
     "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111,"
     "encoding-params=(string)2";
 
+/* 128 random bits: an id is what lets a page back onto its own stream, so
+ * no other page may guess it. */
 std::string new_client_id ()
 {
-  char id[16];
-  g_snprintf (id, sizeof id, "%08x%04x", g_random_int (), g_random_int () & 0xffff);
-  return id;
+  unsigned char raw[16];
+  if (RAND_bytes (raw, sizeof raw) != 1)
+    for (unsigned char &b : raw)
+      b = (unsigned char) g_random_int ();
+  char hex[33];
+  for (size_t i = 0; i < sizeof raw; i++)
+    g_snprintf (hex + 2 * i, 3, "%02x", raw[i]);
+  return hex;
 }
 
 }  // namespace
@@ -49,6 +68,7 @@ struct Client {
   GstBus *bus = nullptr;
   GSource *bus_watch = nullptr;
   Negotiation negotiation;
+  unsigned remote_candidates = 0;
 
   /* Under m: what the streaming threads use. */
   std::mutex m;
@@ -59,6 +79,8 @@ struct Client {
   Watermarks marks;
   std::uint64_t utterance = 0;          /* whose start this page has */
   std::uint64_t bytes = 0, chunks = 0, discontinuities = 0;
+  /* bytes, for the receipts' thread; and receipts that made no sense. */
+  std::atomic<std::uint64_t> sent { 0 }, bad_receipts { 0 };
   /* Receipts from the page (the bundled player sends them): 0 until the
    * first, so a page that never sends any is judged on buffered-amount. */
   std::atomic<std::uint64_t> receipted { 0 };
@@ -87,8 +109,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Config cfg;
   Events events;
   std::vector<IceServer> ice_servers;
-  Worker worker;
   SoupServer *soup = nullptr;       /* worker */
+  bool stopped = false;             /* worker */
   int port = 0;
 
   mutable std::mutex m;
@@ -97,6 +119,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::map<std::string, Stream> streams;
   std::uint64_t next_utterance = 0, next_serial = 0;
   Counters counters;
+  /* Last, so that it is destroyed first: its thread may still be running
+   * work that uses the members above. */
+  Worker worker;
 
   Impl (Config c, Events e) : cfg (std::move (c)), events (std::move (e)),
       worker ("broadcast") {}
@@ -176,6 +201,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       g_signal_emit_by_name (c->webrtc, "set-remote-description", answer, p);
       gst_webrtc_session_description_free (answer);
     } else if (msg.kind == ClientMessage::Kind::Ice) {
+      if (++c->remote_candidates > kMaxRemoteCandidates) {
+        reject (*c, "too-many-candidates", "candidate ignored: too many");
+        return;
+      }
       /* One bundled m-line: a candidate named only by its mid is for it. */
       guint mline = msg.candidate.mline_index >= 0 ? (guint) msg.candidate.mline_index : 0;
       g_signal_emit_by_name (c->webrtc, "add-ice-candidate", mline,
@@ -185,7 +214,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   static void on_remote_set (GstPromise *p, gpointer data)
   {
-    const ClientRef &r = *static_cast<ClientRef *> (data);
+    /* A copy: the promise's last unref below frees data. */
+    const ClientRef r = *static_cast<ClientRef *> (data);
     bool ok = gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED;
     const GstStructure *reply = ok ? gst_promise_get_reply (p) : nullptr;
     bool failed = reply && gst_structure_has_field (reply, "error");
@@ -201,7 +231,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   static void on_offer_created (GstPromise *p, gpointer data)
   {
-    const ClientRef &r = *static_cast<ClientRef *> (data);
+    const ClientRef r = *static_cast<ClientRef *> (data);
     GstWebRTCSessionDescription *offer = nullptr;
     if (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED)
       if (const GstStructure *reply = gst_promise_get_reply (p))
@@ -283,9 +313,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto c = self && text ? self->find (r.id, r.serial) : nullptr;
     if (!c)
       return;
-    if (auto bytes = parse_receipt (text, strlen (text))) {
+    /* A receipt for more than was sent (a page counting across
+     * reconnects, say) says nothing: it is ignored, not clamped. */
+    auto bytes = parse_receipt (text, strlen (text));
+    if (bytes && *bytes <= c->sent.load ()) {
       c->receipted.store (*bytes);
       c->receipts.store (true);
+    } else {
+      c->bad_receipts++;
     }
   }
 
@@ -547,6 +582,23 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         soup_server_message_get_remote_host (msg));
     if (events.connected)
       events.connected (c->id);
+    /* The handler may have stopped the element, or the page gone. */
+    if (stopped || !find (c->id, c->serial))
+      return;
+    /* A page that never completes the exchange (or a socket that only
+     * occupies a slot) is let go. */
+    std::weak_ptr<Impl> weak = weak_from_this ();
+    worker.post_after (kSetupTimeoutMs, [weak, id = c->id, serial = c->serial] {
+      auto self = weak.lock ();
+      auto client = self ? self->find (id, serial) : nullptr;
+      if (!client)
+        return;
+      std::unique_lock<std::mutex> l (client->m);
+      if (client->state == "connected")
+        return;
+      l.unlock ();
+      self->drop (client, "not connected in time");
+    });
     if (!build_pipeline (*c)) {
       reject (*c, "internal", "the server could not set up a peer connection");
       if (events.warning)
@@ -636,6 +688,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   void shutdown ()
   {
+    stopped = true;
     std::vector<std::shared_ptr<Client>> all;
     {
       std::lock_guard<std::mutex> l (m);
@@ -662,17 +715,23 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return out;
   }
 
+  static bool channel_open (GstWebRTCDataChannel *ch)
+  {
+    GstWebRTCDataChannelState state;
+    g_object_get (ch, "ready-state", &state, nullptr);
+    return state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN;
+  }
+
   static void send_text (GstWebRTCDataChannel *ch, const std::string &text)
   {
     gst_webrtc_data_channel_send_string_full (ch, text.c_str (), nullptr);
   }
 
-  void deliver_channel (Client &c, GstBuffer *packet, std::uint64_t utterance, int rate,
+  /* packet: the Opus packet as bytes, shared by every page it goes to. */
+  void deliver_channel (Client &c, GBytes *packet, std::uint64_t utterance, int rate,
       int channels)
   {
-    GstMapInfo map;
-    if (!gst_buffer_map (packet, &map, GST_MAP_READ))
-      return;
+    const gsize size = g_bytes_get_size (packet);
     std::lock_guard<std::mutex> l (c.m);
     GstWebRTCDataChannelState state = GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
     guint64 buffered = 0;
@@ -680,36 +739,30 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       g_object_get (c.channel, "ready-state", &state, "buffered-amount", &buffered, nullptr);
     /* A page that just went away: its channel closes before the worker
      * has let the client go. */
-    if (state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN) {
-      gst_buffer_unmap (packet, &map);
+    if (state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
       return;
-    }
     /* What the page is behind: queued here, or sent and not receipted. */
     std::uint64_t behind = buffered;
-    if (c.receipts.load ()) {
-      std::uint64_t receipted = std::min (c.receipted.load (), c.bytes);
-      behind = std::max<std::uint64_t> (behind, c.bytes - receipted);
+    if (c.receipts.load ())
+      behind = std::max<std::uint64_t> (behind, c.bytes - std::min (c.receipted.load (), c.bytes));
+    if (!c.marks.admit (behind, size))
+      return;
+    std::uint64_t dropped = c.marks.take_dropped_run ();
+    /* Sent under the client's lock: the page sees start, chunks and end in
+     * order even when the utterance ends on another thread. */
+    if (c.utterance != utterance) {
+      c.utterance = utterance;
+      send_text (c.channel, build_utterance_start (utterance, "opus", rate, channels,
+          g_get_real_time () / 1000));
+    } else if (dropped) {
+      c.discontinuities++;
+      send_text (c.channel, build_discontinuity (utterance, dropped));
     }
-    if (c.marks.admit (behind, map.size)) {
-      std::uint64_t dropped = c.marks.take_dropped_run ();
-      /* Sent under the client's lock: the page sees start, chunks and end
-       * in order even when the utterance ends on another thread. */
-      if (c.utterance != utterance) {
-        c.utterance = utterance;
-        send_text (c.channel, build_utterance_start (utterance, "opus", rate, channels,
-            g_get_real_time () / 1000));
-      } else if (dropped) {
-        c.discontinuities++;
-        send_text (c.channel, build_discontinuity (utterance, dropped));
-      }
-      GBytes *bytes = g_bytes_new (map.data, map.size);
-      if (gst_webrtc_data_channel_send_data_full (c.channel, bytes, nullptr)) {
-        c.bytes += map.size;
-        c.chunks++;
-      }
-      g_bytes_unref (bytes);
+    if (gst_webrtc_data_channel_send_data_full (c.channel, packet, nullptr)) {
+      c.bytes += size;
+      c.sent.store (c.bytes);
+      c.chunks++;
     }
-    gst_buffer_unmap (packet, &map);
   }
 
   void deliver_track (Client &c, GstBuffer *packet, std::uint64_t utterance, int rate,
@@ -774,7 +827,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     for (auto &c : targets) {
       std::lock_guard<std::mutex> l (c->m);
-      if (!c->open || !c->channel || c->utterance != utterance)
+      if (!c->open || !c->channel || c->utterance != utterance || !channel_open (c->channel))
         continue;
       send_text (c->channel, abort ? build_utterance_abort (utterance)
                                    : build_utterance_end (utterance));
@@ -794,7 +847,19 @@ Server::Server (Config config, Events events)
 
 Server::~Server ()
 {
+  if (impl_->worker.is_current ()) {
+    /* The last reference went from a handler on the server's own thread
+     * (an application stopping its pipeline from client-connected): tear
+     * down here, join the thread from another one once this dispatch has
+     * returned. */
+    impl_->shutdown ();
+    std::thread ([impl = std::move (impl_)] () mutable { impl.reset (); }).detach ();
+    return;
+  }
   impl_->worker.run_sync ([this] { impl_->shutdown (); });
+  /* Work posted by webrtcbin before its pipelines stopped runs out before
+   * the last reference goes: none of it may end the Impl on its own thread. */
+  impl_->worker.run_sync ([] {});
 }
 
 bool Server::start (std::string *error)
@@ -820,7 +885,8 @@ void Server::deliver (const std::string &stream, GstBuffer *packet, int rate, in
     Impl::Stream &s = impl_->streams[stream];
     GstClockTime pts = GST_BUFFER_PTS (packet);
     bool trailing = !s.active && s.utterance && GST_CLOCK_TIME_IS_VALID (s.ended_at) &&
-        GST_CLOCK_TIME_IS_VALID (pts) && pts < s.ended_at;
+        GST_CLOCK_TIME_IS_VALID (pts) && pts < s.ended_at &&
+        pts + kTrailingWindow >= s.ended_at;
     if (!s.active && !trailing) {
       s.active = true;
       s.utterance = ++impl_->next_utterance;
@@ -829,12 +895,22 @@ void Server::deliver (const std::string &stream, GstBuffer *packet, int rate, in
     utterance = s.utterance;
     targets = impl_->listeners (stream);
   }
-  for (auto &c : targets) {
-    if (impl_->cfg.delivery == Delivery::Track)
+  if (targets.empty ())
+    return;
+  if (impl_->cfg.delivery == Delivery::Track) {
+    for (auto &c : targets)
       impl_->deliver_track (*c, packet, utterance, rate, channels);
-    else
-      impl_->deliver_channel (*c, packet, utterance, rate, channels);
+    return;
   }
+  /* One copy of the packet for every page. */
+  GstMapInfo map;
+  if (!gst_buffer_map (packet, &map, GST_MAP_READ))
+    return;
+  GBytes *bytes = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (packet, &map);
+  for (auto &c : targets)
+    impl_->deliver_channel (*c, bytes, utterance, rate, channels);
+  g_bytes_unref (bytes);
 }
 
 void Server::end_utterance (const std::string &stream)
@@ -887,7 +963,9 @@ std::vector<ClientStats> Server::stats () const
     else if (c->appsrc)
       s.buffered_amount = gst_app_src_get_current_level_bytes (GST_APP_SRC (c->appsrc));
     s.bytes_sent = c->bytes;
-    if (c->receipts.load ())
+    s.receipts = c->receipts.load ();
+    s.bad_receipts = c->bad_receipts.load ();
+    if (s.receipts)
       s.unreceipted = c->bytes - std::min (c->receipted.load (), c->bytes);
     s.chunks_sent = c->chunks;
     s.drops = c->marks.dropped ();

@@ -44,6 +44,8 @@ struct ClientStats {
   bool own_stream = false;
   std::uint64_t buffered_amount = 0;
   std::uint64_t unreceipted = 0;   /* sent, not yet receipted by the page */
+  bool receipts = false;            /* the page sends receipts */
+  std::uint64_t bad_receipts = 0;   /* receipts for more than was sent: ignored */
   std::uint64_t bytes_sent = 0, chunks_sent = 0;
   std::uint64_t drops = 0, discontinuities = 0;
 };
