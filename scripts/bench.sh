@@ -10,11 +10,14 @@
 #             the application calls clear-audio
 #   images    a still image of the screen, from the frame to the event
 #             ready for the data channel (no server needed)
+#   broadcast webrtcbroadcastsink heard by 1, 10 and 50 pages in headless
+#             chromium: the sink's CPU and memory, time to first audio
 #   all       all of them, one after the other
 #
-# Usage: scripts/bench.sh [connect|recovery|bargein|images|all] [benchmark options...]
+# Usage: scripts/bench.sh [connect|recovery|bargein|images|broadcast|all] [benchmark options...]
 #   e.g. scripts/bench.sh --runs 30 --markdown /tmp/connect.md
 #        scripts/bench.sh recovery --runs 20
+#        scripts/bench.sh broadcast --listeners 0,1,10,50 --window 10
 # See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +36,7 @@ echo "GStreamer: $(pkg-config --modversion gstreamer-1.0), libnice: $(pkg-config
 
 what=connect
 case "${1:-}" in
-  connect|recovery|bargein|images|all) what=$1; shift ;;
+  connect|recovery|bargein|images|broadcast|all) what=$1; shift ;;
 esac
 if [ "$what" = connect ] || [ "$what" = all ]; then
   "$bench" --server-bin "$server" --plugin-dir build/plugins/openairealtime "$@"
@@ -48,4 +51,15 @@ if [ "$what" = bargein ] || [ "$what" = all ]; then
 fi
 if [ "$what" = images ] || [ "$what" = all ]; then
   build/benchmarks/images-bench "$@"
+fi
+if [ "$what" = broadcast ] || [ "$what" = all ]; then
+  # The pages, the sink and every connection between them live in the
+  # network namespace that run.sh makes.
+  if [ ! -f build/plugins/webrtcbroadcast/libgstwebrtcbroadcast.so ]; then
+    echo "bench.sh: build/plugins/webrtcbroadcast was not built" >&2
+    exit 1
+  fi
+  GST_PLUGIN_PATH_1_0="$PWD/build/plugins/webrtcbroadcast" \
+    GST_REGISTRY_1_0="$PWD/build/benchmarks/broadcast-registry.bin" \
+    tests/browser/run.sh benchmarks/broadcast.mjs "$@"
 fi

@@ -9,70 +9,12 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import net from 'node:net';
 import { launch, gstEnv, verdict } from './browser.mjs';
+import { startApp } from './app.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const failures = [];
 const check = (ok, what) => { console.log((ok ? 'ok   ' : 'FAIL ') + what); if (!ok) failures.push(what); };
 const only = process.env.BROADCAST_SCENARIOS ? process.env.BROADCAST_SCENARIOS.split(',') : null;
-
-// ---- the application process ----
-
-class App {
-  constructor (args) {
-    this.events = [];
-    this.waiters = [];
-    this.proc = spawn('/usr/bin/python3', [path.join(here, 'broadcast_app.py'), ...args],
-      { env: gstEnv({ GST_DEBUG: process.env.GST_DEBUG || '*:1' }), stdio: ['pipe', 'pipe', 'inherit'] });
-    this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
-    createInterface({ input: this.proc.stdout }).on('line', (line) => {
-      let e;
-      try { e = JSON.parse(line); } catch { console.log('app: ' + line); return; }
-      this.events.push(e);
-      if (e.event === 'error') console.log('app error: ' + e.message);
-      this.waiters = this.waiters.filter((w) => !w(e));
-    });
-  }
-  // The first event (past or future) that satisfies pred.
-  wait (pred, timeoutMs = 15000, what = 'an event') {
-    const seen = this.events.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('app: no ' + what + ' in ' + timeoutMs + ' ms')), timeoutMs);
-      this.waiters.push((e) => { if (!pred(e)) return false; clearTimeout(timer); resolve(e); return true; });
-    });
-  }
-  // The next event after now that satisfies pred.
-  next (pred, timeoutMs = 15000, what = 'an event') {
-    const from = this.events.length;
-    return this.wait((e) => this.events.indexOf(e) >= from && pred(e), timeoutMs, what);
-  }
-  send (cmd) { this.proc.stdin.write(JSON.stringify(cmd) + '\n'); }
-  async stats () {
-    const p = this.next((e) => e.event === 'stats', 5000, 'stats');
-    this.send({ cmd: 'stats' });
-    return p;
-  }
-  async stop () {
-    if (this.proc.exitCode !== null) return;
-    this.send({ cmd: 'quit' });
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(t);
-  }
-}
-
-async function startApp (args) {
-  const app = new App(args);
-  const ready = await app.wait((e) => e.event === 'ready' || e.event === 'error', 15000, 'ready')
-    .catch((e) => ({ event: 'error', message: e.message }));
-  if (ready.event === 'error') {
-    app.proc.kill('SIGKILL');
-    throw new Error('app: ' + ready.message);
-  }
-  app.url = 'http://127.0.0.1:' + ready.port + '/';
-  app.port = ready.port;
-  return app;
-}
 
 function freePort () {
   return new Promise((resolve) => {
