@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bargein-bench: how soon the agent falls silent when it is interrupted.
  *
  * A user pipeline talks to the local realtime server, whose agent speaks a
@@ -14,24 +15,22 @@
  * gone on playing without the drop.
  *
  * Usage: bargein-bench [--runs 20] [--markdown FILE]
- * See docs/benchmarks.md. */
+ * See docs/benchmarks/recovery.md. */
 #include "bench_session.h"
 
 namespace {
 
 enum class How { UserSpeaks, ClearAudio };
 
+/* The local server's spoken tone. */
 bool tone_at (const std::vector<int16_t> &a, size_t i)
 {
-  const size_t n = 480;
-  double r = test::rms (a, i, n);
-  return i + n <= a.size () && r >= 0.01 &&
-      test::power_at (a, i, n, 660, 48000) / (double (n) * n) > 0.2 * r * r;
+  return test::tone_at (a, i, 660);
 }
 
 struct Sample {
-  double silent_ms = -1;   /* interruption to the first block without the tone */
-  double dropped_ms = 0;   /* agent audio the element dropped */
+  double silent_ms = -1; /* interruption to the first block without the tone */
+  double dropped_ms = 0; /* agent audio the element dropped */
 };
 
 bool measure_once (How how, Sample *out)
@@ -44,13 +43,15 @@ bool measure_once (How how, Sample *out)
   if (!s.wait_event ("session.updated", 15s))
     return false;
   gboolean ok = FALSE;
-  g_signal_emit_by_name (s.src, "send-text", "Tell me something long.", TRUE, &ok);
+  g_signal_emit_by_name (s.src, "send-text", "Tell me something long.", TRUE,
+      &ok);
   if (!ok || !s.wait_event ("output_audio_buffer.started"))
     return false;
   /* 300 ms into the reply. */
   if (!s.wait ([&] {
         size_t n = s.audio.size ();
-        return n > 14400 && tone_at (s.audio, n - 14400) && tone_at (s.audio, n - 960);
+        return n > 14400 && tone_at (s.audio, n - 14400) &&
+            tone_at (s.audio, n - 960);
       }))
     return false;
   size_t at = 0;
@@ -100,7 +101,8 @@ int main (int argc, char **argv)
   }
   if (!bench::start (&argc, &argv))
     return 1;
-  std::string table = "| interruption | runs | agent silent at the src, median | p90 | max "
+  std::string table =
+      "| interruption | runs | agent silent at the src, median | p90 | max "
       "| agent audio dropped, median |\n|---|---|---|---|---|---|\n";
   int failures = 0;
   for (How how : { How::UserSpeaks, How::ClearAudio }) {
@@ -116,11 +118,14 @@ int main (int argc, char **argv)
       dropped.push_back (smp.dropped_ms);
     }
     char row[512];
-    snprintf (row, sizeof row, "| %s | %zu | %.0f ms | %.0f ms | %.0f ms | %.0f ms |\n",
+    snprintf (row, sizeof row,
+        "| %s | %zu | %.0f ms | %.0f ms | %.0f ms | %.0f ms |\n",
         how == How::UserSpeaks ? "user speaks (speech_started)" :
-        "application calls clear-audio", silent.size (),
-        bench::percentile (silent, 0.5), bench::percentile (silent, 0.9),
-        silent.empty () ? -1 : *std::max_element (silent.begin (), silent.end ()),
+                                 "application calls clear-audio",
+        silent.size (), bench::percentile (silent, 0.5),
+        bench::percentile (silent, 0.9),
+        silent.empty () ? -1 :
+                          *std::max_element (silent.begin (), silent.end ()),
         bench::percentile (dropped, 0.5));
     table += row;
     fputs (row, stdout);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the benchmarks that drive a user pipeline against the local server
  * share: tests/session.h outside a check run, the server and plugin of this
  * build tree, and percentiles. */
@@ -6,12 +7,12 @@
 #include <cstdlib>
 
 /* Outside a check run: a broken setup ends the benchmark with a message. */
-#define SESSION_REQUIRE(expr, ...) \
-  do { \
-    if (!(expr)) { \
-      g_printerr (__VA_ARGS__); \
-      abort (); \
-    } \
+#define SESSION_REQUIRE(expr, ...)                                             \
+  do {                                                                         \
+    if (!(expr)) {                                                             \
+      g_printerr (__VA_ARGS__);                                                \
+      abort ();                                                                \
+    }                                                                          \
   } while (0)
 
 #include "../tests/session.h"

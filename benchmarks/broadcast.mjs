@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // broadcast-bench: what webrtcbroadcastsink costs per listener, and how soon
 // its listeners hear the stream start.
 //
@@ -23,7 +24,7 @@
 // Runs inside the network namespace of tests/browser/run.sh:
 //   tests/browser/run.sh benchmarks/broadcast.mjs [--listeners 0,1,10,50]
 //     [--delivery data-channel,track] [--window 10] [--markdown FILE] ...
-// scripts/bench.sh broadcast does that. See docs/benchmarks.md.
+// scripts/bench.sh broadcast does that. See docs/benchmarks/broadcast.md.
 import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 // images-bench: what a still image of the screen costs, from the frame to
 // the conversation.item.create event ready for the data channel.
 //
@@ -18,7 +19,7 @@
 // only). Times are CPU time of the process and wall time per frame;
 // median and p90 are nearest rank over the N runs.
 
-#include "frames.h"
+#include "frames/frames.h"
 
 #include "../tests/glyphs.h"
 
@@ -65,8 +66,9 @@ struct Picture {
   int w, h;
   std::vector<std::uint8_t> bgrx;
 
-  Picture (int width, int height, std::uint32_t rgb) : w (width), h (height),
-    bgrx (static_cast<std::size_t> (width) * height * 4)
+  Picture (int width, int height, std::uint32_t rgb)
+      : w (width), h (height),
+        bgrx (static_cast<std::size_t> (width) * height * 4)
   {
     fill (0, 0, w, h, rgb);
   }
@@ -100,8 +102,9 @@ void draw_text (Picture &p, int x0, int y0, int x1, int y1, int scale,
   const int max_chars = (x1 - x0) / cw;
   for (int y = y0; y + 14 * scale <= y1; y += lh) {
     if (unit (rng) > fullness + 0.1)
-      continue;   /* a blank line */
-    const int chars = fullness >= 1.0 ? max_chars :
+      continue; /* a blank line */
+    const int chars = fullness >= 1.0 ?
+        max_chars :
         static_cast<int> (max_chars * unit (rng) * fullness * 1.5);
     int word = 0;
     for (int i = 0; i < std::min (chars, max_chars); i++) {
@@ -131,7 +134,8 @@ Picture screen (int w, int h, double fullness, int scale)
   auto px = [k] (int v) { return static_cast<int> (v * k); };
   p.fill (0, h - px (40), w, h, 0x202020);
   for (int i = 0; i < 8; i++)
-    p.fill (px (10 + 50 * i), h - px (34), px (50 + 50 * i), h - px (6), 0x5080b0);
+    p.fill (px (10 + 50 * i), h - px (34), px (50 + 50 * i), h - px (6),
+        0x5080b0);
   p.fill (px (1100), px (80), px (1800), px (900), 0xf0f0f0);
   p.fill (px (1100), px (80), px (1800), px (110), 0x3c3c3c);
   draw_text (p, px (1110), px (120), px (1790), px (890), scale, fullness, 99,
@@ -139,8 +143,9 @@ Picture screen (int w, int h, double fullness, int scale)
   p.fill (px (199), px (119), px (1101), px (871), 0x808080);
   p.fill (px (200), px (120), px (1100), px (870), 0xffffff);
   p.fill (px (200), px (120), px (1100), px (150), 0x2b579a);
-  p.fill (px (200), px (150), px (400), px (870), 0xe8e8e8);   /* a side bar */
-  draw_text (p, px (210), px (160), px (390), px (860), scale, 0.5, 5, 0x303030);
+  p.fill (px (200), px (150), px (400), px (870), 0xe8e8e8); /* a side bar */
+  draw_text (p, px (210), px (160), px (390), px (860), scale, 0.5, 5,
+      0x303030);
   draw_text (p, px (410), px (160), px (1090), px (860), scale, fullness, 1,
       0x101010);
   return p;
@@ -193,8 +198,8 @@ struct Row {
   std::vector<Sample> samples;
 };
 
-Sample engine_once (const Frame &f, rt::ImageEncoder &enc, rt::FramePolicy &policy,
-    const rt::ImageSettings &s, std::int64_t now)
+Sample engine_once (const Frame &f, rt::ImageEncoder &enc,
+    rt::FramePolicy &policy, const rt::ImageSettings &s, std::int64_t now)
 {
   Sample out;
   const double c0 = cpu_ms (), w0 = wall_ms ();
@@ -222,9 +227,11 @@ class JpegencPath {
  public:
   JpegencPath (const GstVideoInfo *in, int w, int h)
   {
-    gchar *desc = g_strdup_printf ("appsrc name=src format=time ! videoconvert ! "
+    gchar *desc = g_strdup_printf (
+        "appsrc name=src format=time ! videoconvert ! "
         "videoscale ! video/x-raw,width=%d,height=%d ! jpegenc quality=85 ! "
-        "appsink name=sink sync=false", w, h);
+        "appsink name=sink sync=false",
+        w, h);
     GError *error = nullptr;
     pipeline_ = gst_parse_launch (desc, &error);
     g_free (desc);
@@ -255,7 +262,7 @@ class JpegencPath {
   {
     Sample out;
     const double c0 = cpu_ms (), w0 = wall_ms ();
-    GstBuffer *b = gst_buffer_copy (f.buffer ());   /* shares the memory */
+    GstBuffer *b = gst_buffer_copy (f.buffer ()); /* shares the memory */
     GST_BUFFER_PTS (b) = n * GST_SECOND;
     gst_app_src_push_buffer (GST_APP_SRC (src_), b);
     GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink_),
@@ -303,11 +310,12 @@ int main (int argc, char **argv)
   gint max_message = static_cast<gint> (rt::kMaxDataChannelMessage);
   gchar *markdown = nullptr;
   GOptionEntry entries[] = {
-    { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Frames per row (default 50)", "N" },
+    { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Frames per row (default 50)",
+        "N" },
     { "max-message-bytes", 0, 0, G_OPTION_ARG_INT, &max_message,
-      "The event budget (default 65536)", "BYTES" },
+        "The event budget (default 65536)", "BYTES" },
     { "markdown", 0, 0, G_OPTION_ARG_FILENAME, &markdown,
-      "Also write the tables as Markdown to FILE", "FILE" },
+        "Also write the tables as Markdown to FILE", "FILE" },
     { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr },
   };
   GOptionContext *ctx = g_option_context_new ("- still image costs");
@@ -320,7 +328,8 @@ int main (int argc, char **argv)
   }
   g_option_context_free (ctx);
   if (runs < 1 || max_message < 1) {
-    g_printerr ("images-bench: --runs and --max-message-bytes must be positive\n");
+    g_printerr (
+        "images-bench: --runs and --max-message-bytes must be positive\n");
     return 2;
   }
   gst_init (&argc, &argv);
@@ -351,23 +360,26 @@ int main (int argc, char **argv)
       std::vector<double> cpu;
       for (int i = 1; i <= runs; i++) {
         const double c0 = cpu_ms ();
-        rt::FrameDecision d = policy.offer (i * 2000, rt::make_thumbnail (f.get ()));
+        rt::FrameDecision d = policy.offer (i * 2000,
+            rt::make_thumbnail (f.get ()));
         cpu.push_back (cpu_ms () - c0);
         if (d != rt::FrameDecision::Unchanged)
-          g_printerr ("images-bench: an unchanged frame was not seen as such\n");
+          g_printerr (
+              "images-bench: an unchanged frame was not seen as such\n");
       }
       unchanged.emplace_back (in.name, cpu);
     }
 
-    for (rt::ImageSearch search : { rt::ImageSearch::Estimate,
-           rt::ImageSearch::Ladder }) {
-      Row row { in.name, search == rt::ImageSearch::Estimate ? "engine" :
-          "engine, plain ladder", {} };
+    for (rt::ImageSearch search :
+        { rt::ImageSearch::Estimate, rt::ImageSearch::Ladder }) {
+      Row row { in.name,
+        search == rt::ImageSearch::Estimate ? "engine" : "engine, plain ladder",
+        {} };
       rt::ImageSettings s = settings;
       s.search = search;
       rt::ImageEncoder enc;
       rt::FramePolicySettings ps;
-      ps.threshold = 0;   /* every frame is sent: the whole path each time */
+      ps.threshold = 0; /* every frame is sent: the whole path each time */
       rt::FramePolicy policy (ps);
       for (int i = 0; i < runs; i++)
         row.samples.push_back (engine_once (f, enc, policy, s, i * 2000));
@@ -376,11 +388,12 @@ int main (int argc, char **argv)
 
     /* The engine's first size (the frames are landscape). */
     const int w = std::min (settings.max_size, in.picture.w);
-    const int h = static_cast<int> (std::lround (1.0 * in.picture.h * w / in.picture.w));
+    const int h = static_cast<int> (
+        std::lround (1.0 * in.picture.h * w / in.picture.w));
     JpegencPath path (f.info (), w, h);
     if (path.ok ()) {
       Row row { in.name, "jpegenc quality=85", {} };
-      path.once (f, settings, 0);   /* negotiation, allocation */
+      path.once (f, settings, 0); /* negotiation, allocation */
       for (int i = 0; i < runs; i++)
         row.samples.push_back (path.once (f, settings, i + 1));
       rows.push_back (row);
@@ -391,7 +404,7 @@ int main (int argc, char **argv)
   md += "Budget: " + std::to_string (max_message) + " bytes of event; " +
       std::to_string (runs) + " frames per row. Times in ms per frame.\n\n";
   md += "| frame | path | CPU median | CPU p90 | wall median | wall p90 | "
-      "event bytes | JPEG bytes | image | quality | encodes | fits |\n";
+        "event bytes | JPEG bytes | image | quality | encodes | fits |\n";
   md += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const Row &r : rows) {
     std::vector<double> cpu, wall;
@@ -403,15 +416,19 @@ int main (int argc, char **argv)
     }
     const Sample &last = r.samples.back ();
     md += "| " + r.frame + " | " + r.method + " | " +
-        fmt ("%.1f", percentile (cpu, 0.5)) + " | " + fmt ("%.1f", percentile (cpu, 0.9)) +
-        " | " + fmt ("%.1f", percentile (wall, 0.5)) + " | " +
+        fmt ("%.1f", percentile (cpu, 0.5)) + " | " +
+        fmt ("%.1f", percentile (cpu, 0.9)) + " | " +
+        fmt ("%.1f", percentile (wall, 0.5)) + " | " +
         fmt ("%.1f", percentile (wall, 0.9)) + " | " +
-        std::to_string (last.message_bytes) + " | " + std::to_string (last.jpeg_bytes) +
-        " | " + std::to_string (last.width) + "x" + std::to_string (last.height) +
-        " | " + std::to_string (last.quality) + " | " + std::to_string (last.attempts) +
-        " | " + std::to_string (fits) + "/" + std::to_string (r.samples.size ()) + " |\n";
+        std::to_string (last.message_bytes) + " | " +
+        std::to_string (last.jpeg_bytes) + " | " + std::to_string (last.width) +
+        "x" + std::to_string (last.height) + " | " +
+        std::to_string (last.quality) + " | " + std::to_string (last.attempts) +
+        " | " + std::to_string (fits) + "/" +
+        std::to_string (r.samples.size ()) + " |\n";
   }
-  md += "\nA frame that has not changed (thumbnail and comparison only), CPU ms:\n\n";
+  md +=
+      "\nA frame that has not changed (thumbnail and comparison only), CPU ms:\n\n";
   md += "| frame | median | p90 |\n|---|---|---|\n";
   for (const auto &u : unchanged)
     md += "| " + u.first + " | " + fmt ("%.2f", percentile (u.second, 0.5)) +

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* recovery-bench: how long the agent's audio is gone after a fault.
  *
  * A user pipeline (440 Hz tone into openairealtimesink, openairealtimesrc
@@ -11,14 +12,14 @@
  * element error, the whole pipeline set to NULL and back to PLAYING.
  *
  * Usage: recovery-bench [--runs 20] [--media-timeout 3000] [--markdown FILE]
- * See docs/benchmarks.md. */
+ * See docs/benchmarks/recovery.md. */
 #include "bench_session.h"
 
 namespace {
 
 struct Sample {
-  double noticed_ms = -1;  /* to the reconnecting message (supervisor only) */
-  double back_ms = -1;     /* to the echo heard again */
+  double noticed_ms = -1; /* to the reconnecting message (supervisor only) */
+  double back_ms = -1;    /* to the echo heard again */
 };
 
 enum class Kind { Abrupt, Silent };
@@ -27,7 +28,7 @@ enum class Recovery { Supervisor, AppRestart };
 const char *fault_json (Kind k)
 {
   return k == Kind::Abrupt ? "{\"drop_calls\":\"abrupt\"}" :
-      "{\"drop_calls\":\"silent\"}";
+                             "{\"drop_calls\":\"silent\"}";
 }
 
 bool measure_once (Kind kind, Recovery how, unsigned media_timeout, Sample *out)
@@ -88,7 +89,8 @@ int main (int argc, char **argv)
     else if (a == "--markdown" && i + 1 < argc)
       markdown = argv[++i];
     else {
-      fprintf (stderr, "usage: %s [--runs N] [--media-timeout MS] [--markdown FILE]\n",
+      fprintf (stderr,
+          "usage: %s [--runs N] [--media-timeout MS] [--markdown FILE]\n",
           argv[0]);
       return 2;
     }
@@ -96,7 +98,8 @@ int main (int argc, char **argv)
   if (!bench::start (&argc, &argv))
     return 1;
 
-  std::string table = "| fault | recovery | runs | noticed, median | audio back, median | p90 | min | max |\n"
+  std::string table =
+      "| fault | recovery | runs | noticed, median | audio back, median | p90 | min | max |\n"
       "|---|---|---|---|---|---|---|---|\n";
   int failures = 0;
   for (Kind kind : { Kind::Abrupt, Kind::Silent }) {
@@ -113,12 +116,14 @@ int main (int argc, char **argv)
         back.push_back (s.back_ms);
       }
       char row[512];
-      snprintf (row, sizeof row, "| %s | %s | %zu | %.0f ms | %.0f ms | %.0f ms | "
-          "%.0f ms | %.0f ms |\n", kind == Kind::Abrupt ? "abrupt drop" :
-          "silent loss", how == Recovery::Supervisor ? "elements' supervisor" :
-          "application restarts the pipeline", back.size (),
-          bench::percentile (noticed, 0.5), bench::percentile (back, 0.5),
-          bench::percentile (back, 0.9),
+      snprintf (row, sizeof row,
+          "| %s | %s | %zu | %.0f ms | %.0f ms | %.0f ms | "
+          "%.0f ms | %.0f ms |\n",
+          kind == Kind::Abrupt ? "abrupt drop" : "silent loss",
+          how == Recovery::Supervisor ? "elements' supervisor" :
+                                        "application restarts the pipeline",
+          back.size (), bench::percentile (noticed, 0.5),
+          bench::percentile (back, 0.5), bench::percentile (back, 0.9),
           back.empty () ? -1 : *std::min_element (back.begin (), back.end ()),
           back.empty () ? -1 : *std::max_element (back.begin (), back.end ()));
       table += row;
@@ -126,7 +131,8 @@ int main (int argc, char **argv)
       fflush (stdout);
     }
   }
-  printf ("\nmedia-timeout %u ms, reconnect-delay default (500 ms, full jitter)\n\n%s",
+  printf (
+      "\nmedia-timeout %u ms, reconnect-delay default (500 ms, full jitter)\n\n%s",
       media_timeout, table.c_str ());
   if (markdown)
     g_file_set_contents (markdown, table.c_str (), -1, nullptr);

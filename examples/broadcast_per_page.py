@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Every web page that opens gets an agent of its own.
 
     examples/broadcast_per_page.py [--port 8080] [--greeting TEXT]
@@ -10,7 +11,7 @@ what one agent says is heard in its tab only. Closing a tab ends its call.
 webrtcbroadcastsink emits client-connected for each page; the application
 requests the pad client_<id> and links a listen-only openairealtimesrc to
 it. With OPENAI_API_KEY set the agents are the service's; without, the
-local realtime server's (build/tools/realtime-server/realtime-server, at
+local realtime server's (build/tools/realtime-server/gst-openai-realtime-server, at
 $OPENAI_REALTIME_LOCAL_URL, default http://127.0.0.1:8765)."""
 import argparse
 import os

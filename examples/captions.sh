@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Live captions of a conversation with the agent, drawn over video.
 #
 #   examples/captions.sh                     talk (microphone, speakers); captions over a test picture
@@ -8,7 +9,7 @@
 #                                            captions to captions.srt (or --output)
 #
 # Options (or environment):
-#   --test        (CAPTIONS_TEST=1) a beep every 6 s instead of the microphone (the
+#   --test        (CAPTIONS_TEST=1) a beep at 4 s, then every 8 s, instead of the microphone (the
 #                 agent answers each one), fakesinks instead of the speakers and screen
 #   --duration S  stop after S seconds (default: never, 15 with --test)
 #   --output FILE write the captions to FILE as SRT (subparse reads it back)
@@ -20,7 +21,7 @@
 # in running time when it was complete, shown for its reading time.
 #
 # With OPENAI_API_KEY set it talks to the OpenAI Realtime service; without, to
-# the local realtime server (build/tools/realtime-server/realtime-server, at
+# the local realtime server (build/tools/realtime-server/gst-openai-realtime-server, at
 # $OPENAI_REALTIME_LOCAL_URL, default http://127.0.0.1:8765).
 set -euo pipefail
 
@@ -30,7 +31,7 @@ duration=
 output=
 screen=0
 
-usage() { sed -n '2,25s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '3,25s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --test) test_mode=1 ;;
@@ -66,10 +67,13 @@ else
 fi
 
 if [ "$test_mode" = 1 ]; then
-  # A 0.5 s beep every 6 s stands in for the user's speech: the service's
+  # A 0.5 s beep every 8 s stands in for the user's speech: the service's
   # voice activity detection takes each one as a turn and the agent answers.
+  # Ticks every 4 s, every other one silent (a marker tick at volume 0), the
+  # first among them: the first beep comes at 4 s, once the call is up (the
+  # sink drops what comes before).
   audio_src="audiotestsrc is-live=true wave=ticks freq=600 sine-periods-per-tick=300
-             tick-interval=6000000000"
+             tick-interval=4000000000 marker-tick-period=2 marker-tick-volume=0"
   audio_sink="fakesink sync=true"
   video_sink="fakesink sync=true"
 else
@@ -86,12 +90,16 @@ session=(transcription-model=gpt-4o-mini-transcribe)
 # (gst-launch fragments); everything else is quoted.
 # shellcheck disable=SC2206
 pipeline=(
-  # The user's voice to the agent.
-  $audio_src ! queue ! openairealtimesink "${session[@]}"
+  # The user's voice to the agent, with the agent's voice from the speakers
+  # cancelled out of it (webrtcdsp and the probe named speaker, both at
+  # 48 kHz; docs/examples.md, *Echo cancellation*).
+  $audio_src ! audioconvert ! audioresample ! audio/x-raw,rate=48000
+    ! webrtcdsp probe=speaker noise-suppression=false gain-control=false
+    ! queue ! openairealtimesink "${session[@]}"
   # The agent: its voice on the audio pad, the conversation's final
   # transcripts on the text pad (text/x-raw, "User: ..." / "Agent: ...").
   openairealtimesrc name=agent "${session[@]}" text-roles=user+assistant
-    agent.audio ! queue ! $audio_sink
+    agent.audio ! queue ! webrtcechoprobe name=speaker ! $audio_sink
     agent.text ! tee name=captions
       captions. ! queue ! overlay.text_sink
   # The picture, with the captions drawn at the bottom.

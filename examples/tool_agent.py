@@ -1,9 +1,11 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A voice agent that can run local functions ("tools") on this machine.
 
     examples/tool_agent.py                      talk to it (microphone, speakers)
     examples/tool_agent.py --ask "TEXT"         ask once in text, print the reply, exit
     examples/tool_agent.py --ask "TEXT" --no-audio    the same without sound devices
+    examples/tool_agent.py --audio-out FILE     the agent's voice into FILE, a pipe, a player
 
 The agent may call two tools, which run here, in this process:
   get_system_load  load averages, CPU count and memory use (os.getloadavg,
@@ -26,7 +28,7 @@ main loop (bus messages arrive there; other threads hand over with
 GLib.idle_add).
 
 With OPENAI_API_KEY set it talks to the OpenAI Realtime service, otherwise
-to the local realtime server (build/tools/realtime-server/realtime-server,
+to the local realtime server (build/tools/realtime-server/gst-openai-realtime-server,
 at $OPENAI_REALTIME_LOCAL_URL, default http://127.0.0.1:8765), whose model
 calls a tool when the text names it, e.g.
     --ask "How busy is this machine? get_system_load"
@@ -140,17 +142,35 @@ class ToolAgent:
         self.transcripts = {}  # item_id -> final text of the agent's items
         self.lock = threading.Lock()
 
+        self.audio_fd = None
+        speakers = False
         if args.no_audio:
             output = "queue ! fakesink sync=true"
+        elif args.audio_out:
+            # fdsink writes each block as it comes (filesink would hold
+            # 64 KiB), so a pipe's reader hears the agent at once.
+            self.audio_fd = os.open(args.audio_out,
+                                    os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            output = "queue ! fdsink fd=%d" % self.audio_fd
         else:
-            output = "queue ! autoaudiosink"
+            # Through the echo canceller's probe: see the microphone below.
+            output = "queue ! webrtcechoprobe name=speaker ! autoaudiosink"
+            speakers = True
         if args.ask:
             # The question is text: no microphone needed (a src alone is a
             # listen-only agent).
             description = "openairealtimesrc name=src ! %s" % output
         else:
-            description = ("autoaudiosrc ! openairealtimesink name=sink "
-                           "openairealtimesrc name=src ! %s" % output)
+            # The microphone; with speakers, the agent's voice is cancelled
+            # out of it (webrtcdsp takes what the probe saw going out; both
+            # at 48 kHz; docs/examples.md, *Echo cancellation*).
+            mic = "autoaudiosrc"
+            if speakers:
+                mic += (" ! audioconvert ! audioresample ! audio/x-raw,rate=48000"
+                        " ! webrtcdsp probe=speaker noise-suppression=false"
+                        " gain-control=false")
+            description = ("%s ! openairealtimesink name=sink "
+                           "openairealtimesrc name=src ! %s" % (mic, output))
         self.pipeline = Gst.parse_launch(description)
         self.src = self.pipeline.get_by_name("src")
 
@@ -309,6 +329,8 @@ class ToolAgent:
         # Hangs up the call (at most 2 s).
         self.pipeline.set_state(Gst.State.NULL)
         self.pipeline.get_bus().remove_signal_watch()
+        if self.audio_fd is not None:
+            os.close(self.audio_fd)
         return self.status
 
 
@@ -325,6 +347,10 @@ def main():
     parser.add_argument("--no-audio", action="store_true",
                         help="no sound devices: the agent's voice goes to a fakesink "
                              "(with --ask)")
+    parser.add_argument("--audio-out", metavar="FILE",
+                        help="write the agent's voice to FILE as it comes, raw S16LE "
+                             "48 kHz mono, instead of playing it: a file, a FIFO, or a "
+                             "player such as >(aplay -f S16_LE -r 48000 -c 1)")
     parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
                         help="with --ask: give up after this long (default 60)")
     parser.add_argument("--instructions", default="You are a helpful assistant on "
@@ -333,6 +359,8 @@ def main():
     args = parser.parse_args()
     if args.no_audio and not args.ask:
         parser.error("--no-audio needs --ask (otherwise there is no way to talk)")
+    if args.no_audio and args.audio_out:
+        parser.error("--no-audio and --audio-out exclude each other")
     Gst.init(None)
     for factory in ("openairealtimesrc", "openairealtimesink"):
         if not Gst.ElementFactory.find(factory):

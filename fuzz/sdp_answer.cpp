@@ -1,8 +1,11 @@
-/* libFuzzer target: a 201 reply's body through check_answer_sdp, and the
- * same bytes as a Location header through call_id_from_location. Beyond
- * not crashing, it checks what both promise. */
-#include "answer.h"
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libFuzzer target: a 201 reply's body through check_answer_sdp, the same
+ * bytes as a Location header through call_id_from_location, and as a far
+ * end's description through the telephone-event edits. Beyond not
+ * crashing, it checks what each promises. */
+#include "openai/answer.h"
 #include "signalling/openai_http.h"
+#include "webrtc/sdp.h"
 
 #include <gst/gst.h>
 #include <unistd.h>
@@ -47,12 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   expect (c.usable == c.problem.empty (), "a problem exactly when unusable");
   expect (!c.usable || c.is_sdp, "usable answers are SDP");
   expect (c.max_message_size >= 1 &&
-      c.max_message_size <= rt::kMaxDataChannelMessage,
+          c.max_message_size <= rt::kMaxDataChannelMessage,
       "max-message-size within 1..65536");
   expect (c.problem.size () < 200, "problems are short");
   for (char ch : c.problem)
     expect (static_cast<unsigned char> (ch) >= 0x20 &&
-        static_cast<unsigned char> (ch) < 0x7f, "problems are printable");
+            static_cast<unsigned char> (ch) < 0x7f,
+        "problems are printable");
 
   const std::string id = rt::call_id_from_location (body);
   expect (id.find_first_of ("/?#") == std::string::npos,
@@ -60,6 +64,14 @@ extern "C" int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   expect (id != "." && id != "..", "a call id is not a dot segment");
   for (char ch : id)
     expect (g_ascii_isalnum (ch) || ch == '-' || ch == '_' || ch == '.' ||
-        ch == '~', "a call id needs no escaping in a URL");
+            ch == '~',
+        "a call id needs no escaping in a URL");
+
+  /* The far end's description, searched for and given telephone events. */
+  const int pt = rt::sdp_telephone_event_pt (body, 8000);
+  expect (pt >= -1 && pt <= 127, "a payload type or -1");
+  const std::string with = rt::sdp_with_telephone_event (body, 101, 8000);
+  expect (with == body || with.size () > body.size (), "only ever added to");
+  expect (rt::sdp_with_telephone_event (with, 101, 8000) == with, "added once");
   return 0;
 }

@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: received data-channel messages through EventAssembler
  * and the event codec. Input: byte 0 is a separator that splits the rest
  * into messages wherever it occurs; byte 1 sets the assembler's limit
  * (64 bytes to 16 KiB, so inputs of libFuzzer's usual sizes reach it).
  * Beyond not crashing, it checks what the assembler promises. */
-#include "assembler.h"
-#include "json_scan.h"
-#include "protocol.h"
+#include "openai/assembler.h"
+#include "core/json_scan.h"
+#include "openai/protocol.h"
 
 #include <glib.h>
 #include <unistd.h>
@@ -37,7 +38,8 @@ void check (const rt::Assembled &r, std::size_t limit)
   expect ((r.kind == Kind::Event) == r.event.has_value (),
       "an event exactly when the kind is Event");
   expect (r.pieces >= 1, "at least one piece");
-  expect ((r.kind == Kind::Event) == r.why.empty (), "a reason unless an event");
+  expect ((r.kind == Kind::Event) == r.why.empty (),
+      "a reason unless an event");
   if (r.kind == Kind::Oversized) {
     expect (r.bytes > limit, "oversized only past the limit");
     expect (r.text.size () <= rt::Assembled::kOversizedHead,
@@ -76,8 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   std::size_t from = 0;
   while (true) {
     std::size_t at = rest.find (sep, from);
-    pieces.push_back (rest.substr (from, at == std::string::npos ?
-            std::string::npos : at - from));
+    pieces.push_back (rest.substr (from,
+        at == std::string::npos ? std::string::npos : at - from));
     if (at == std::string::npos)
       break;
     from = at + 1;
@@ -90,7 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       check (r, limit);
       out.push_back (std::move (r));
     }
-    expect (assembler.held_bytes () <= limit, "held text stays within the limit");
+    expect (assembler.held_bytes () <= limit,
+        "held text stays within the limit");
     expect (assembler.holding () || assembler.held_bytes () == 0,
         "nothing held unless holding");
   }
@@ -134,7 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   for (const std::string &p : pieces)
     joined += p;
   const bool inside = !pieces.front ().empty () && !pieces.back ().empty () &&
-      !joined.empty () && !is_blank (joined.front ()) && !is_blank (joined.back ());
+      !joined.empty () && !is_blank (joined.front ()) &&
+      !is_blank (joined.back ());
   if (inside && joined.size () <= limit &&
       rt::parse_server_event (joined, nullptr)) {
     bool middle_whole = false;

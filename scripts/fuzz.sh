@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the libFuzzer targets of fuzz/ with clang, AddressSanitizer and
 # UBSan in build-fuzz, then runs each for SECONDS (default 30) on a scratch
 # copy of its seed corpus. Prints one line per target,
@@ -10,8 +11,9 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-30}"
 builddir=build-fuzz
-targets=(fuzz-server-event fuzz-sdp-answer)
-declare -A dict=([fuzz-server-event]=fuzz/json.dict [fuzz-sdp-answer]=fuzz/sdp.dict)
+targets=(fuzz-server-event fuzz-sdp-answer fuzz-sip-message)
+declare -A dict=([fuzz-server-event]=fuzz/json.dict [fuzz-sdp-answer]=fuzz/sdp.dict
+  [fuzz-sip-message]=fuzz/sip.dict)
 
 fail_all() {
   for t in "${targets[@]}"; do

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs a short reconnect soak (tests/soak, SOAK_CYCLES calls dropped by the
 # far end and rebuilt) under valgrind's memcheck, in the normal build.
 # Exits non-zero when memcheck reports a definite leak or a memory error
@@ -19,13 +20,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir="${1:-build}"
 
-if ! command -v valgrind >/dev/null; then
-  echo "installing valgrind"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends valgrind
-fi
+. scripts/apt.sh
+apt_install_missing valgrind valgrind
 # Installs what is missing and builds; ninja does nothing when up to date.
 scripts/setup.sh "$builddir" || { echo "build in $builddir failed"; exit 1; }
 
@@ -41,7 +37,7 @@ registry="$builddir/tests/registry-leakcheck.bin"
 # enforces no time limit: the test's own bounded waits remain).
 export GST_PLUGIN_PATH_1_0="$root/$builddir/plugins/openairealtime"
 export GST_REGISTRY_1_0="$root/$registry"
-export REALTIME_SERVER="$root/$builddir/tools/realtime-server/realtime-server"
+export REALTIME_SERVER="$root/$builddir/tools/realtime-server/gst-openai-realtime-server"
 export VALIDATE_EVENTS="$root/../shared/protocol/validate-events"
 export OPENAI_API_KEY=""
 export SOAK_CYCLES="${SOAK_CYCLES:-5}"

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sets everything up and runs the whole test suite; the last line is
-# "N passed, N failed". With CI=true the suite runs a second time in an
-# AddressSanitizer/UBSan build, and each fuzz target runs for 20 s
+# "N passed, N failed". The formatting check (scripts/format.sh --check)
+# runs first and counts as one test. With CI=true the suite runs a second
+# time in an AddressSanitizer/UBSan build, and each fuzz target runs for 20 s
 # (scripts/fuzz.sh), counting as one test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 passed=0
 failed=0
+failed_names=()
 run_suite() {
   local builddir="$1"; shift
   if ! scripts/setup.sh "$builddir" "$@"; then
     echo "build in $builddir failed"
     failed=$((failed + 1))
+    failed_names+=("$builddir: build")
     return
   fi
   # A plugin that once failed to load stays blacklisted in the registry.
@@ -25,14 +29,58 @@ run_suite() {
     f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$json" || true)
     passed=$((passed + p))
     failed=$((failed + f))
+    # One line per failed test, so the end of a long log says which.
+    while IFS= read -r name; do
+      failed_names+=("$builddir: $name")
+    done < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
+        print(t["name"], t["result"])' "$json")
   else
     failed=$((failed + 1))
+    failed_names+=("$builddir: no test log")
   fi
 }
 
+# Formatting first: it takes a second and needs no build.
+command -v clang-format >/dev/null || scripts/setup.sh --packages
+format_log=$(mktemp)
+format_files=$(scripts/format.sh --check 2>"$format_log")
+case $? in
+  0)
+    echo "format: passed"
+    passed=$((passed + 1)) ;;
+  1)
+    echo "format: FAILED (files: $(printf '%s' "$format_files" | tr '\n' ' '))"
+    echo "  scripts/format.sh reformats them"
+    failed_names+=("format")
+    failed=$((failed + 1)) ;;
+  *)
+    echo "format: FAILED (could not check: $(head -n 1 "$format_log"))"
+    failed=$((failed + 1)) ;;
+esac
+rm -f "$format_log"
+
+# Every source file carries the licence's SPDX line (COPYING).
+if spdx_missing=$(scripts/spdx.sh --check); then
+  echo "licence: passed"
+  passed=$((passed + 1))
+else
+  echo "licence: FAILED (no SPDX line: $(printf '%s' "$spdx_missing" | tr '\n' ' '))"
+  echo "  scripts/spdx.sh adds it"
+  failed_names+=("licence")
+  failed=$((failed + 1))
+fi
+
 run_suite build
 if [ "${CI:-}" = "true" ] || [ "${SANITIZE:-}" = "1" ]; then
-  run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+  # Unoptimised: the instrumented build compiles in a third of the time at
+  # -O0, and the tests take as long (their time is in GStreamer and the
+  # peers, not in the project's code).
+  run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false \
+    --buildtype=debug
 fi
 if [ "${CI:-}" = "true" ]; then
   fuzz_log=$(mktemp)
@@ -42,9 +90,11 @@ if [ "${CI:-}" = "true" ]; then
   f=$(grep -c -E '^fuzz-[a-z-]+: FAILED' "$fuzz_log" || true)
   # A failed run that named no failed target failed outside them.
   [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+  [ "$f" -eq 0 ] || failed_names+=("fuzz: $(grep -E '^fuzz-[a-z-]+: FAILED' "$fuzz_log" | cut -d: -f1 | tr '\n' ' ')")
   passed=$((passed + p))
   failed=$((failed + f))
   rm -f "$fuzz_log"
 fi
+for name in "${failed_names[@]}"; do echo "FAILED: $name"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

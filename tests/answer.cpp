@@ -1,5 +1,8 @@
-/* The check of the SDP answer alone: GStreamer's SDP library, no network. */
-#include "answer.h"
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The check of the SDP answer alone, and the SDP edits of webrtc/sdp:
+ * GStreamer's SDP library, no network. */
+#include "openai/answer.h"
+#include "webrtc/sdp.h"
 
 #include <gst/gst.h>
 
@@ -108,7 +111,8 @@ static void assert_problem (const std::string &body, const char *words,
   if (c.usable || c.problem.find (words) == std::string::npos ||
       c.is_sdp != is_sdp)
     g_error ("expected a problem with '%s' (is_sdp %d), got usable=%d "
-        "is_sdp=%d '%s'", words, is_sdp, c.usable, c.is_sdp, c.problem.c_str ());
+             "is_sdp=%d '%s'",
+        words, is_sdp, c.usable, c.is_sdp, c.problem.c_str ());
   g_assert_true (c.problem.rfind ("the answer", 0) == 0);
   for (char ch : c.problem)
     g_assert_true (static_cast<unsigned char> (ch) >= 0x20 &&
@@ -130,24 +134,29 @@ static void test_real_answers ()
   g_assert_cmpuint (c.max_message_size, ==, rt::kMaxDataChannelMessage);
 
   /* Line endings do not matter; active and passive both do. */
-  g_assert_true (rt::check_answer_sdp (replaced (kWebrtcbinAnswer, "\r\n",
-              "\n")).usable);
-  g_assert_true (rt::check_answer_sdp (replaced (kWebrtcbinAnswer,
-              "a=setup:active", "a=setup:passive")).usable);
+  g_assert_true (
+      rt::check_answer_sdp (replaced (kWebrtcbinAnswer, "\r\n", "\n")).usable);
+  g_assert_true (rt::check_answer_sdp (
+      replaced (kWebrtcbinAnswer, "a=setup:active", "a=setup:passive"))
+                     .usable);
   /* No a=setup at all is left to webrtcbin's defaults. */
-  g_assert_true (rt::check_answer_sdp (without_lines (kWebrtcbinAnswer,
-              "a=setup:")).usable);
+  g_assert_true (
+      rt::check_answer_sdp (without_lines (kWebrtcbinAnswer, "a=setup:"))
+          .usable);
 }
 
 static void test_not_sdp ()
 {
   assert_problem ("", "not SDP: it is empty", false);
   assert_problem (" \r\n\r\n", "blank", false);
-  const std::string json = "{\"error\":{\"message\":\"Invalid ephemeral key "
+  const std::string json =
+      "{\"error\":{\"message\":\"Invalid ephemeral key "
       "provided.\",\"type\":\"invalid_request_error\",\"code\":"
       "\"invalid_api_key\",\"param\":null}}";
-  assert_problem (json, "not SDP but JSON: '{\"error\":{\"message\":\"Invalid "
-      "ephemeral k...'", false);
+  assert_problem (json,
+      "not SDP but JSON: '{\"error\":{\"message\":\"Invalid "
+      "ephemeral k...'",
+      false);
   assert_problem ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>",
       "not SDP but HTML: '<!DOCTYPE html> <html><head><title>502 B...'", false);
   assert_problem ("<?xml version=\"1.0\"?><Error/>", "not SDP but XML", false);
@@ -158,10 +167,14 @@ static void test_not_sdp ()
       false);
   /* Control bytes never reach the message. */
   assert_problem ("v=1\r\n\x1b[31mred", "binary", false);
-  assert_problem ("V=0\r\nhello \xc3\xa9t\xc3\xa9", "not SDP: 'V=0 hello ?" "?t?" "?'",
+  assert_problem ("V=0\r\nhello \xc3\xa9t\xc3\xa9",
+      "not SDP: 'V=0 hello ?"
+      "?t?"
+      "?'",
       false);
   /* Only the first 40 characters are quoted. */
-  rt::AnswerCheck c = rt::check_answer_sdp ("{" + std::string (5000, 'a') + "}");
+  rt::AnswerCheck c = rt::check_answer_sdp (
+      "{" + std::string (5000, 'a') + "}");
   g_assert_cmpuint (c.problem.size (), <, 100);
 }
 
@@ -172,12 +185,14 @@ static void test_missing_parts ()
       a.substr (a.find ("m=application"));
   assert_problem (no_audio, "no audio m-line", true);
   std::string no_data = a.substr (0, a.find ("m=application"));
-  assert_problem (no_data, "no application m-line with webrtc-datachannel", true);
+  assert_problem (no_data, "no application m-line with webrtc-datachannel",
+      true);
   assert_problem (replaced (a, "webrtc-datachannel", "5000"),
       "no application m-line", true);
-  assert_problem (without_lines (a, "a=fingerprint:"),
-      "no DTLS fingerprint", true);
-  assert_problem (replaced (a, "a=fingerprint:sha-256 99:9B", "a=fingerprint:sha-256 zz:9B"),
+  assert_problem (without_lines (a, "a=fingerprint:"), "no DTLS fingerprint",
+      true);
+  assert_problem (replaced (a, "a=fingerprint:sha-256 99:9B",
+                      "a=fingerprint:sha-256 zz:9B"),
       "DTLS fingerprint is malformed: 'sha-256 zz:9B:65", true);
   assert_problem (replaced (a, "a=fingerprint:sha-256 ", "a=fingerprint:"),
       "malformed", true);
@@ -188,7 +203,8 @@ static void test_missing_parts ()
       "a=setup:actpass, where an answer must say active or passive", true);
   assert_problem (replaced (a, "a=setup:active", "a=setup:holdconn"),
       "a=setup:holdconn", true);
-  assert_problem (std::string ("v=0\r\n\0m=audio 9 RTP/AVP 0\r\n", 27), "NUL", true);
+  assert_problem (std::string ("v=0\r\n\0m=audio 9 RTP/AVP 0\r\n", 27), "NUL",
+      true);
   assert_problem ("v=0\r\n" + std::string (300000, 'x'), "too large", true);
   /* A rejected m-line (port 0 outside any BUNDLE group). */
   std::string unbundled = without_lines (a, "a=group:");
@@ -197,8 +213,9 @@ static void test_missing_parts ()
       "rejects the events data channel", true);
   assert_problem (replaced (unbundled, "m=audio 9", "m=audio 0"),
       "rejects the audio m-line", true);
-  g_assert_true (rt::check_answer_sdp (replaced (a, "m=application 9",
-              "m=application 0")).usable);
+  g_assert_true (
+      rt::check_answer_sdp (replaced (a, "m=application 9", "m=application 0"))
+          .usable);
 
   /* Bundled m-lines share the transport attributes of either; unbundled
    * ones each need theirs. */
@@ -208,7 +225,8 @@ static void test_missing_parts ()
   app_first = without_lines (app_first, "a=ice-pwd:") +
       "a=ice-ufrag:Xq7vLk2pQmZt9wRb\na=ice-pwd:c3Rk8nW1pY6tZq0sVb4mLx2j\n";
   g_assert_true (rt::check_answer_sdp (app_first).usable);
-  assert_problem (without_lines (s, "a=group:"), "no ICE username fragment", true);
+  assert_problem (without_lines (s, "a=group:"), "no ICE username fragment",
+      true);
 }
 
 static std::size_t max_message_with (const std::string &line)
@@ -230,9 +248,10 @@ static void test_max_message_size ()
   /* 0 means "no limit" (RFC 8841); the limit is then webrtcbin's own. */
   g_assert_cmpuint (max_message_with ("a=max-message-size:0"), ==, 65536);
   g_assert_cmpuint (max_message_with ("a=max-message-size:"
-          "99999999999999999999999999999999"), ==, 65536);
-  g_assert_cmpuint (max_message_with ("a=max-message-size:18446744073709551617"),
+                                      "99999999999999999999999999999999"),
       ==, 65536);
+  g_assert_cmpuint (
+      max_message_with ("a=max-message-size:18446744073709551617"), ==, 65536);
   g_assert_cmpuint (max_message_with ("a=max-message-size:-5"), ==, 65536);
   g_assert_cmpuint (max_message_with ("a=max-message-size:12abc"), ==, 65536);
   g_assert_cmpuint (max_message_with ("a=max-message-size:"), ==, 65536);
@@ -243,6 +262,49 @@ static void test_max_message_size ()
   g_assert_cmpuint (rt::check_answer_sdp (sdp).max_message_size, ==, 2048);
 }
 
+/* Telephone events added to a description and found in one (webrtc/sdp). */
+static void test_telephone_events ()
+{
+  g_assert_cmpint (rt::sdp_telephone_event_pt (kWebrtcbinAnswer, 48000), ==,
+      -1);
+  std::string with = rt::sdp_with_telephone_event (kWebrtcbinAnswer, 101,
+      48000);
+  g_assert_true (with.find ("m=audio 9 UDP/TLS/RTP/SAVPF 111 101\r\n") !=
+      std::string::npos);
+  g_assert_true (
+      with.find ("a=rtpmap:101 telephone-event/48000\r\n"
+                 "a=fmtp:101 0-16\r\nm=application") != std::string::npos);
+  g_assert_cmpint (rt::sdp_telephone_event_pt (with, 48000), ==, 101);
+  g_assert_cmpint (rt::sdp_telephone_event_pt (with, 8000), ==, -1);
+  /* Still a description webrtcbin's parser and the answer check take. */
+  g_assert_true (rt::check_answer_sdp (with).usable);
+  /* Added once. */
+  g_assert_true (rt::sdp_with_telephone_event (with, 101, 48000) == with);
+
+  /* A phone's offer: the event's case and a different payload type. */
+  std::string phone = "v=0\nm=audio 9 RTP/SAVPF 0 96\na=rtpmap:0 PCMU/8000\n"
+                      "a=rtpmap:96 Telephone-Event/8000\n";
+  g_assert_cmpint (rt::sdp_telephone_event_pt (phone, 8000), ==, 96);
+  /* Only the audio section counts. */
+  std::string video = "v=0\nm=video 9 RTP/SAVPF 97\n"
+                      "a=rtpmap:97 telephone-event/8000\n";
+  g_assert_cmpint (rt::sdp_telephone_event_pt (video, 8000), ==, -1);
+  g_assert_true (rt::sdp_with_telephone_event (video, 101, 8000) == video);
+  /* Appended to an audio section that ends the text without a newline. */
+  std::string bare = "v=0\nm=audio 9 RTP/SAVPF 0";
+  g_assert_true (rt::sdp_with_telephone_event (bare, 101, 8000) ==
+      "v=0\nm=audio 9 RTP/SAVPF 0 101\na=rtpmap:101 telephone-event/8000\n"
+      "a=fmtp:101 0-16\n");
+  /* Nonsense is left alone. */
+  for (const char *bad : { "", "m=audio", "m=audio 9\n", "a=rtpmap:x\n",
+           "m=audio 9 RTP 0\na=rtpmap:999 telephone-event/8000\n" })
+    g_assert_cmpint (rt::sdp_telephone_event_pt (bad, 8000), ==, -1);
+  g_assert_true (
+      rt::sdp_with_telephone_event ("m=audio 9\n", 101, 8000) == "m=audio 9\n");
+  g_assert_true (rt::sdp_with_telephone_event (kWebrtcbinAnswer, 300, 8000) ==
+      kWebrtcbinAnswer);
+}
+
 int main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
@@ -251,5 +313,6 @@ int main (int argc, char **argv)
   g_test_add_func ("/answer/not-sdp", test_not_sdp);
   g_test_add_func ("/answer/missing-parts", test_missing_parts);
   g_test_add_func ("/answer/max-message-size", test_max_message_size);
+  g_test_add_func ("/answer/telephone-events", test_telephone_events);
   return g_test_run ();
 }

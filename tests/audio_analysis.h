@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a listener would notice about a stretch of audio: how loud it is and
  * which frequency dominates it. */
 #pragma once
@@ -42,6 +43,20 @@ inline double dominant_frequency (const std::vector<int16_t> &s, size_t from,
     }
   }
   return best_f;
+}
+
+/* Whether the 10 ms at i carry the tone: loud enough, and most of the
+ * power at freq. */
+inline bool tone_at (const std::vector<int16_t> &a, size_t i, double freq,
+    int rate = 48000)
+{
+  const size_t n = rate / 100;
+  if (i + n > a.size ())
+    return false;
+  double r = rms (a, i, n);
+  if (r < 0.01)
+    return false;
+  return power_at (a, i, n, freq, rate) / (double (n) * n) > 0.2 * r * r;
 }
 
 /* Index of the first window of n samples whose RMS exceeds level, or -1. */

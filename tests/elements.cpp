@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The elements against the local realtime server, over real WebRTC on
  * loopback: what a user of openairealtimesink/src would notice. */
 #include "session.h"
@@ -9,7 +10,8 @@ GST_START_TEST (test_echo_response_and_teardown)
   fail_unless (server.control ("/control/reset", "{}"));
   {
     Session s ("instructions=\"Answer in one short sentence.\" token-ttl=120 "
-        "api-key=" + server.api_key);
+               "api-key=" +
+        server.api_key);
     s.play ();
     fail_unless (s.wait_event ("session.created"), "no session.created");
     fail_unless (s.wait_event ("session.updated"), "no session.updated");
@@ -18,9 +20,10 @@ GST_START_TEST (test_echo_response_and_teardown)
     size_t mark = s.audio_size ();
     fail_unless (s.wait ([&] {
       return test::first_loud_window (s.audio, mark, 9600, 0.05) >= 0 &&
-          s.audio.size () > size_t (test::first_loud_window (s.audio, mark, 9600,
-                  0.05)) + 24000;
-    }), "no echo came back");
+          s.audio.size () >
+          size_t (test::first_loud_window (s.audio, mark, 9600, 0.05)) + 24000;
+    }),
+        "no echo came back");
     {
       std::lock_guard<std::mutex> l (s.m);
       long at = test::first_loud_window (s.audio, mark, 9600, 0.05);
@@ -46,26 +49,31 @@ GST_START_TEST (test_echo_response_and_teardown)
       fail_unless (heard, "the agent's 660 Hz answer was not heard");
       /* Every event came as a signal and, once, as a bus message. */
       fail_unless (std::count (s.posted.begin (), s.posted.end (),
-              "response.done") == 1);
+                       "response.done") == 1);
       fail_unless (std::count (s.posted.begin (), s.posted.end (),
-              "session.created") == 1);
+                       "session.created") == 1);
       bool transcript = false;
       for (auto &j : s.signalled_json)
         transcript |= j.find ("\"transcript\"") != std::string::npos &&
-            j.find ("response.output_audio_transcript.done") != std::string::npos;
+            j.find ("response.output_audio_transcript.done") !=
+                std::string::npos;
       fail_unless (transcript);
-      fail_unless (s.errors.empty (), "%s", s.errors.empty () ? "" : s.errors[0].c_str ());
+      fail_unless (s.errors.empty (), "%s",
+          s.errors.empty () ? "" : s.errors[0].c_str ());
     }
-  }  /* the pipeline goes to NULL: the call must be hung up */
+  } /* the pipeline goes to NULL: the call must be hung up */
 
   JsonNode *log = server.log ();
   fail_unless (log != nullptr);
   std::string query;
-  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/client_secrets"), 1);
-  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/calls", &query), 2);
-  fail_unless (query.find ("model") == std::string::npos, "query: %s", query.c_str ());
-  JsonObject *secret = json_array_get_object_element (json_object_get_array_member (
-          json_node_get_object (log), "secrets"), 0);
+  fail_unless_equals_int (
+      test::count_requests (log, "/v1/realtime/client_secrets"), 1);
+  fail_unless_equals_int (
+      test::count_requests (log, "/v1/realtime/calls", &query), 2);
+  fail_unless (query.find ("model") == std::string::npos, "query: %s",
+      query.c_str ());
+  JsonObject *secret = json_array_get_object_element (
+      json_object_get_array_member (json_node_get_object (log), "secrets"), 0);
   fail_unless_equals_int (json_object_get_int_member (secret, "ttl"), 120);
   JsonObject *call = only_call (log);
   fail_unless (json_object_get_boolean_member (call, "hangup"), "not hung up");
@@ -73,7 +81,8 @@ GST_START_TEST (test_echo_response_and_teardown)
       json_object_get_array_member (call, "events"), 0);
   fail_unless_equals_string (json_object_get_string_member (update, "type"),
       "session.update");
-  fail_unless_equals_string (json_object_get_string_member (
+  fail_unless_equals_string (
+      json_object_get_string_member (
           json_object_get_object_member (update, "session"), "instructions"),
       "Answer in one short sentence.");
   validate_client_events (log);
@@ -101,7 +110,8 @@ GST_START_TEST (test_mint_unauthorized)
     s.stop ();
   }
   JsonNode *log = server.log ();
-  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/client_secrets"), 1);
+  fail_unless_equals_int (
+      test::count_requests (log, "/v1/realtime/client_secrets"), 1);
   fail_unless_equals_int (test::count_requests (log, "/v1/realtime/calls"), 0);
   json_node_unref (log);
 }
@@ -111,11 +121,12 @@ GST_END_TEST;
  * status and a JSON error body): a fatal fault, so one error quoting it,
  * one POST, no reconnection, and none of the user's audio handed to a call
  * that never came up. */
-static void expect_call_refused (int status, const char *message, const char *code,
-    const char *transitions)
+static void expect_call_refused (int status, const char *message,
+    const char *code, const char *transitions)
 {
   fail_unless (server.control ("/control/reset", "{}"));
-  gchar *error_body = g_strdup_printf ("{\"error\":{\"message\":\"%s\","
+  gchar *error_body = g_strdup_printf (
+      "{\"error\":{\"message\":\"%s\","
       "\"type\":\"invalid_request_error\",\"code\":\"%s\",\"param\":null}}",
       message, code);
   JsonBuilder *b = json_builder_new ();
@@ -150,15 +161,17 @@ static void expect_call_refused (int status, const char *message, const char *co
 
 GST_START_TEST (test_call_unauthorized)
 {
-  expect_call_refused (401, "The ephemeral key has been revoked.", "invalid_api_key",
-      "connecting/1 failed/1/unauthorized");
+  expect_call_refused (401, "The ephemeral key has been revoked.",
+      "invalid_api_key", "connecting/1 failed/1/unauthorized");
 }
 GST_END_TEST;
 
 GST_START_TEST (test_call_bad_request)
 {
-  expect_call_refused (400, "Invalid value: 'robot'. Supported values are: "
-      "'alloy', 'marin'.", "invalid_value", "connecting/1 failed/1/bad-request");
+  expect_call_refused (400,
+      "Invalid value: 'robot'. Supported values are: "
+      "'alloy', 'marin'.",
+      "invalid_value", "connecting/1 failed/1/bad-request");
 }
 GST_END_TEST;
 
@@ -177,10 +190,12 @@ GST_START_TEST (test_unreachable_host)
   Session s ("api-key=" + server.api_key + " api-base=http://127.0.0.1:1",
       "audiotestsrc is-live=true", "",
       "max-reconnect-attempts=2 reconnect-delay=20");
-  expect_single_error (s, "gave up after 2 reconnection attempts; last: "
+  expect_single_error (s,
+      "gave up after 2 reconnection attempts; last: "
       "connection refused by 127.0.0.1");
   std::string seen = s.transitions ();
-  fail_unless_equals_string (seen.c_str (), "connecting/1 "
+  fail_unless_equals_string (seen.c_str (),
+      "connecting/1 "
       "reconnecting/2/network reconnecting/3/network failed/3/network");
 }
 GST_END_TEST;
@@ -202,12 +217,14 @@ struct UntrustedTlsServer {
       "-nodes", "-keyout", key.c_str (), "-out", crt.c_str (), "-subj",
       "/CN=127.0.0.1", "-days", "1", nullptr };
     gint status = 0;
-    if (!g_spawn_sync (nullptr, (gchar **) argv, nullptr, (GSpawnFlags) (
-                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-                G_SPAWN_STDERR_TO_DEV_NULL), nullptr, nullptr, nullptr, nullptr,
-            &status, nullptr) || !g_spawn_check_wait_status (status, nullptr))
+    if (!g_spawn_sync (nullptr, (gchar **) argv, nullptr,
+            (GSpawnFlags) (G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                G_SPAWN_STDERR_TO_DEV_NULL),
+            nullptr, nullptr, nullptr, nullptr, &status, nullptr) ||
+        !g_spawn_check_wait_status (status, nullptr))
       return false;
-    cert = g_tls_certificate_new_from_files (crt.c_str (), key.c_str (), nullptr);
+    cert = g_tls_certificate_new_from_files (crt.c_str (), key.c_str (),
+        nullptr);
     if (!cert)
       return false;
     g_main_context_push_thread_default (context);
@@ -223,13 +240,16 @@ struct UntrustedTlsServer {
     g_object_unref (lo);
     g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), this);
     g_main_context_pop_thread_default (context);
-    thread = g_thread_new ("tls-server", [] (gpointer d) -> gpointer {
-      auto *self = static_cast<UntrustedTlsServer *> (d);
-      g_main_context_push_thread_default (self->context);
-      g_main_loop_run (self->loop);
-      g_main_context_pop_thread_default (self->context);
-      return nullptr;
-    }, this);
+    thread = g_thread_new (
+        "tls-server",
+        [] (gpointer d) -> gpointer {
+          auto *self = static_cast<UntrustedTlsServer *> (d);
+          g_main_context_push_thread_default (self->context);
+          g_main_loop_run (self->loop);
+          g_main_context_pop_thread_default (self->context);
+          return nullptr;
+        },
+        this);
     return true;
   }
 
@@ -237,14 +257,17 @@ struct UntrustedTlsServer {
       GObject *, gpointer d)
   {
     auto *self = static_cast<UntrustedTlsServer *> (d);
-    GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM (conn), self->cert,
-        nullptr);
+    GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM (conn),
+        self->cert, nullptr);
     if (tls)
-      g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
-          nullptr, [] (GObject *s, GAsyncResult *r, gpointer) {
-            g_tls_connection_handshake_finish (G_TLS_CONNECTION (s), r, nullptr);
+      g_tls_connection_handshake_async (
+          G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, nullptr,
+          [] (GObject *s, GAsyncResult *r, gpointer) {
+            g_tls_connection_handshake_finish (G_TLS_CONNECTION (s), r,
+                nullptr);
             g_object_unref (s);
-          }, nullptr);
+          },
+          nullptr);
     return TRUE;
   }
 
@@ -340,8 +363,10 @@ GST_START_TEST (test_client_secret_listen_only)
   g_bytes_unref (b);
   GBytes *reply = soup_session_send_and_read (session, msg, nullptr, nullptr);
   fail_unless_equals_int (soup_message_get_status (msg), 200);
-  JsonNode *node = json_from_string ((const char *) g_bytes_get_data (reply, nullptr), nullptr);
-  std::string secret = json_object_get_string_member (json_node_get_object (node), "value");
+  JsonNode *node = json_from_string (
+      (const char *) g_bytes_get_data (reply, nullptr), nullptr);
+  std::string secret = json_object_get_string_member (
+      json_node_get_object (node), "value");
   json_node_unref (node);
   g_bytes_unref (reply);
   g_object_unref (msg);
@@ -354,15 +379,21 @@ GST_START_TEST (test_client_secret_listen_only)
   std::mutex m;
   std::condition_variable cv;
   bool created = false;
-  struct Ctx { std::mutex *m; std::condition_variable *cv; bool *created; } ctx { &m, &cv, &created };
-  g_signal_connect (src, "server-event", G_CALLBACK (+[] (GstElement *,
-              const char *type, const char *, gpointer d) {
-        auto *c = static_cast<Ctx *> (d);
-        std::lock_guard<std::mutex> l (*c->m);
-        if (g_str_equal (type, "session.created"))
-          *c->created = true;
-        c->cv->notify_all ();
-      }), &ctx);
+  struct Ctx {
+    std::mutex *m;
+    std::condition_variable *cv;
+    bool *created;
+  } ctx { &m, &cv, &created };
+  g_signal_connect (src, "server-event",
+      G_CALLBACK (
+          +[] (GstElement *, const char *type, const char *, gpointer d) {
+            auto *c = static_cast<Ctx *> (d);
+            std::lock_guard<std::mutex> l (*c->m);
+            if (g_str_equal (type, "session.created"))
+              *c->created = true;
+            c->cv->notify_all ();
+          }),
+      &ctx);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   {
     std::unique_lock<std::mutex> l (m);
@@ -372,21 +403,158 @@ GST_START_TEST (test_client_secret_listen_only)
   gst_object_unref (src);
   gst_object_unref (pipeline);
   JsonNode *log = server.log ();
-  fail_unless_equals_int (test::count_requests (log, "/v1/realtime/client_secrets"), 1);
+  fail_unless_equals_int (
+      test::count_requests (log, "/v1/realtime/client_secrets"), 1);
   json_node_unref (log);
 }
 GST_END_TEST;
 
 /* No provider and no key: the elements make their own provider, which falls
  * back to the local server. */
+/* Warnings of the provider's category, as GST_DEBUG=2 would show them. */
+static std::mutex provider_warnings_lock;
+static std::vector<std::string> provider_warnings;
+
+static void record_provider_warning (GstDebugCategory *category,
+    GstDebugLevel level, const gchar *, const gchar *, gint, GObject *,
+    GstDebugMessage *message, gpointer)
+{
+  if (level != GST_LEVEL_WARNING ||
+      g_strcmp0 (gst_debug_category_get_name (category),
+          "ephemeraltokenprovider") != 0)
+    return;
+  std::lock_guard<std::mutex> l (provider_warnings_lock);
+  provider_warnings.emplace_back (gst_debug_message_get (message));
+}
+
+static void watch_provider_warnings ()
+{
+  gst_debug_set_threshold_for_name ("ephemeraltokenprovider",
+      GST_LEVEL_WARNING);
+  gst_debug_add_log_function (record_provider_warning, nullptr, nullptr);
+  std::lock_guard<std::mutex> l (provider_warnings_lock);
+  provider_warnings.clear ();
+}
+
+static std::vector<std::string> unwatch_provider_warnings ()
+{
+  gst_debug_remove_log_function (record_provider_warning);
+  std::lock_guard<std::mutex> l (provider_warnings_lock);
+  return provider_warnings;
+}
+
+/* No key anywhere: the local server stands in, and the error of a call
+ * that cannot reach it says so, with where it went. */
+GST_START_TEST (test_no_key_error_names_stand_in)
+{
+  g_setenv ("OPENAI_REALTIME_LOCAL_URL", "http://127.0.0.1:1", TRUE);
+  watch_provider_warnings ();
+  {
+    /* The default base: only then does the local server stand in. */
+    Session s ("api-base=https://api.openai.com", "audiotestsrc is-live=true",
+        "", "max-reconnect-attempts=0");
+    expect_single_error (s,
+        "connection refused by 127.0.0.1 (no API key is set, so the local "
+        "realtime server at http://127.0.0.1:1 stands in for the service; "
+        "set api-key, api-key-file or OPENAI_API_KEY");
+    s.stop ();
+  }
+  auto warnings = unwatch_provider_warnings ();
+  fail_unless_equals_int (warnings.size (), 1);
+  fail_unless (warnings[0].find ("no API key is set") != std::string::npos,
+      "warning: %s", warnings[0].c_str ());
+  g_unsetenv ("OPENAI_REALTIME_LOCAL_URL");
+}
+GST_END_TEST;
+
+/* The key from a file (systemd's LoadCredential=): read at each mint, its
+ * newline ignored; an unreadable one is an error naming the file. */
+GST_START_TEST (test_api_key_file)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  gchar *dir = g_dir_make_tmp ("key-file-XXXXXX", nullptr);
+  const std::string path = std::string (dir) + "/openai-key";
+  fail_unless (g_file_set_contents (path.c_str (),
+      (server.api_key + "\n").c_str (), -1, nullptr));
+  {
+    Session s ("api-key-file=" + path);
+    s.play ();
+    fail_unless (s.wait_event ("session.created"), "no session.created");
+    s.stop ();
+  }
+  g_remove (path.c_str ());
+  {
+    Session s ("api-key-file=" + path, "audiotestsrc is-live=true", "",
+        "max-reconnect-attempts=0");
+    expect_single_error (s, ("no API key could be read from " + path).c_str ());
+    s.stop ();
+  }
+  g_rmdir (dir);
+  g_free (dir);
+}
+GST_END_TEST;
+
+/* What documentation tools and gst-inspect-1.0 read: every element of the
+ * project's plugins has a klass in one style (its role, Network, what it
+ * carries) and its enum and flags types marked as plugin API. */
+GST_START_TEST (test_element_conventions)
+{
+  guint checked = 0;
+  for (const char *plugin :
+      { "openairealtime", "webrtcbroadcast", "sipphone" }) {
+    GList *features = gst_registry_get_feature_list_by_plugin (
+        gst_registry_get (), plugin);
+    for (GList *l = features; l; l = l->next) {
+      if (!GST_IS_ELEMENT_FACTORY (l->data))
+        continue;
+      auto *factory = GST_ELEMENT_FACTORY (l->data);
+      const char *name = GST_OBJECT_NAME (factory);
+      const char *klass = gst_element_factory_get_metadata (factory,
+          GST_ELEMENT_METADATA_KLASS);
+      fail_unless (g_str_has_prefix (klass, "Sink/") ||
+              g_str_has_prefix (klass, "Source/") ||
+              g_str_has_prefix (klass, "Generic/"),
+          "%s: klass %s", name, klass);
+      fail_unless (strstr (klass, "/Network") != nullptr, "%s: klass %s", name,
+          klass);
+      GstElement *e = gst_element_factory_create (factory, nullptr);
+      fail_unless (e != nullptr, "%s cannot be made", name);
+      guint n = 0;
+      GParamSpec **specs = g_object_class_list_properties (
+          G_OBJECT_GET_CLASS (e), &n);
+      for (guint i = 0; i < n; i++) {
+        GType t = G_PARAM_SPEC_VALUE_TYPE (specs[i]);
+        if ((G_TYPE_IS_ENUM (t) || G_TYPE_IS_FLAGS (t)) &&
+            !gst_type_is_plugin_api (t, nullptr)) {
+          /* GStreamer's own types (GstFormat...) are not ours to mark. */
+          const char *tn = g_type_name (t);
+          fail_if (g_str_has_prefix (tn, "GstOpenAIRealtime") ||
+                  g_str_has_prefix (tn, "GstWebRTCBroadcast") ||
+                  g_str_has_prefix (tn, "GstSipPhone"),
+              "%s.%s: %s is not marked as plugin API", name, specs[i]->name,
+              tn);
+        }
+      }
+      g_free (specs);
+      gst_object_unref (e);
+      checked++;
+    }
+    gst_plugin_feature_list_free (features);
+  }
+  fail_unless (checked >= 5, "only %u elements found", checked);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_implicit_provider_local_fallback)
 {
   fail_unless (server.control ("/control/reset", "{}"));
   g_setenv ("OPENAI_API_KEY", "", TRUE);
   g_setenv ("OPENAI_REALTIME_LOCAL_URL", server.base.c_str (), TRUE);
   g_setenv ("REALTIME_SERVER_API_KEY", server.api_key.c_str (), TRUE);
-  GstElement *pipeline = gst_parse_launch ("audiotestsrc is-live=true ! "
-      "openairealtimesink openairealtimesrc name=src ! fakesink", nullptr);
+  GstElement *pipeline = gst_parse_launch (
+      "audiotestsrc is-live=true ! "
+      "openairealtimesink openairealtimesrc name=src ! fakesink",
+      nullptr);
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   GstBus *bus = gst_element_get_bus (pipeline);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
@@ -397,8 +565,9 @@ GST_START_TEST (test_implicit_provider_local_fallback)
     fail_unless (msg != nullptr, "no session.created");
     fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
     created = gst_message_has_name (msg, "openai-realtime-event") &&
-        g_str_equal (gst_structure_get_string (gst_message_get_structure (msg),
-                "type"), "session.created");
+        g_str_equal (
+            gst_structure_get_string (gst_message_get_structure (msg), "type"),
+            "session.created");
     gst_message_unref (msg);
   }
   gst_element_set_state (pipeline, GST_STATE_NULL);
@@ -416,16 +585,18 @@ GST_START_TEST (test_stop_from_event_handler)
 {
   fail_unless (server.control ("/control/reset", "{}"));
   Session s ("api-key=" + server.api_key);
-  g_signal_connect (s.src, "server-event", G_CALLBACK (+[] (GstElement *,
-              const char *type, const char *, gpointer data) {
-        auto *session = static_cast<Session *> (data);
-        if (!g_str_equal (type, "session.created"))
-          return;
-        gst_element_set_state (session->pipeline, GST_STATE_NULL);
-        std::lock_guard<std::mutex> l (session->m);
-        session->signalled.emplace_back ("test.stopped");
-        session->cv.notify_all ();
-      }), &s);
+  g_signal_connect (s.src, "server-event",
+      G_CALLBACK (
+          +[] (GstElement *, const char *type, const char *, gpointer data) {
+            auto *session = static_cast<Session *> (data);
+            if (!g_str_equal (type, "session.created"))
+              return;
+            gst_element_set_state (session->pipeline, GST_STATE_NULL);
+            std::lock_guard<std::mutex> l (session->m);
+            session->signalled.emplace_back ("test.stopped");
+            session->cv.notify_all ();
+          }),
+      &s);
   s.play ();
   fail_unless (s.wait_event ("test.stopped"));
   /* Stopping hung the call up, although the call's own thread dropped it. */
@@ -454,6 +625,9 @@ static Suite *elements_suite ()
   tcase_add_test (tc, test_client_secret_listen_only);
   tcase_add_test (tc, test_stop_from_event_handler);
   tcase_add_test (tc, test_implicit_provider_local_fallback);
+  tcase_add_test (tc, test_element_conventions);
+  tcase_add_test (tc, test_no_key_error_names_stand_in);
+  tcase_add_test (tc, test_api_key_file);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The examples in examples/ work end to end against the local server.
 
 (a) tool_agent.py --ask: the agent calls get_system_load, the application
@@ -7,9 +8,12 @@
     it is told when sharing starts and stops.
 (c) captions.sh --test: a beep makes the agent answer, and its words are
     written to the SRT file as an "Agent: ..." caption.
+(d) gst-openai-realtime-ask QUESTION.wav -: the spoken answer comes on stdout as a WAV
+    stream, the transcript on stderr.
+(e) tool_agent.py --audio-out FILE: the spoken answer is in FILE.
 
 Each part has a local server of its own (127.0.0.1, a free port, --control),
-so that calls[0] of its log is that part's call. (b) and (c) run at the same
+so that calls[0] of its log is that part's call. (b) to (e) run at the same
 time, they mostly wait."""
 import json
 import os
@@ -19,6 +23,8 @@ import sys
 import tempfile
 import threading
 import urllib.request
+
+from replies import answers, audible_seconds
 
 server_bin = os.environ["REALTIME_SERVER"]
 examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples")
@@ -39,8 +45,11 @@ def control_log(base):
 
 class Server:
     def __init__(self):
+        # No speech recognition: the examples ask with beeps, which have no
+        # words, and the model would only load alongside (recognition has
+        # its own test).
         self.proc = subprocess.Popen([server_bin, "--address", "127.0.0.1", "--port", "0",
-                                      "--control", "--speech", "tone"],
+                                      "--control", "--speech", "tone", "--recognition", "off"],
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
@@ -191,9 +200,71 @@ def captions():
                          re.MULTILINE)
         if not cue.search(text):
             fail(part, "the caption file is not SRT: %r" % text)
-        if not agent[0].startswith("Agent: Hello from the local realtime server."):
-            fail(part, "unexpected caption %r" % agent[0])
+        # The next beep may cut the reply short.
+        user = [line for line in text.splitlines() if line.startswith("User: ")]
+        heard = user[0][len("User: "):] if user else ""
+        if not answers(heard, agent[0][len("Agent: "):]):
+            fail(part, "the reply %r does not answer %r" % (agent[0], heard))
         print("%s: %r" % (part, agent))
+    finally:
+        server.stop(part)
+
+
+def ask_agent():
+    part = "gst-openai-realtime-ask -"
+    # The build tree's example: REALTIME_SERVER is <build>/tools/realtime-server/...
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(server_bin))))
+    server = Server()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            question = os.path.join(tmp, "question.wav")
+            # A beep, then the silence that ends the turn.
+            subprocess.run(["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", question,
+                            "synth", "0.5", "sine", "440", "pad", "0", "1"], check=True)
+            try:
+                p = subprocess.run([os.path.join(build, "examples", "gst-openai-realtime-ask"), question, "-"],
+                                   env=server.env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=45)
+            except subprocess.TimeoutExpired:
+                fail(part, "gst-openai-realtime-ask did not finish within 45 s")
+                return
+        err = p.stderr.decode(errors="replace")
+        if p.returncode != 0:
+            fail(part, "gst-openai-realtime-ask exited with status %d: %s" % (p.returncode, err[-2000:]))
+            return
+        wav = p.stdout
+        if wav[:4] != b"RIFF" or wav[8:16] != b"WAVEfmt " or wav[36:40] != b"data":
+            fail(part, "stdout is not a WAV stream: %r" % wav[:44])
+            return
+        heard = audible_seconds(wav[44:])
+        if heard < 1.0:
+            fail(part, "only %.2f s of audible answer on stdout" % heard)
+        you = [line[len("you: "):] for line in err.splitlines() if line.startswith("you: ")]
+        agent = [line[len("agent: "):] for line in err.splitlines() if line.startswith("agent: ")]
+        if not you or not agent or not answers(you[0], agent[0]):
+            fail(part, "no transcripts of the question and its answer on stderr: %r" % err[-2000:])
+        print("%s: %d bytes of WAV, %.2f s audible" % (part, len(wav), heard))
+    finally:
+        server.stop(part)
+
+
+def tool_agent_audio_out():
+    part = "tool_agent.py --audio-out"
+    server = Server()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            voice = os.path.join(tmp, "voice.raw")
+            out = run(part, [python, os.path.join(examples, "tool_agent.py"), "--timeout", "30",
+                             "--ask", "Say hello.", "--audio-out", voice], server.env(), 45)
+            if out is None:
+                return
+            with open(voice, "rb") as f:
+                pcm = f.read()
+        heard = audible_seconds(pcm)
+        if heard < 1.0:
+            fail(part, "only %.2f s of audible answer in the file" % heard)
+            print(out[-3000:])
+        print("%s: %.2f s audible" % (part, heard))
     finally:
         server.stop(part)
 
@@ -209,7 +280,8 @@ def guarded(part):
 
 
 guarded(tool_agent)()
-threads = [threading.Thread(target=guarded(f)) for f in (screen_agent, captions)]
+threads = [threading.Thread(target=guarded(f))
+           for f in (screen_agent, captions, ask_agent, tool_agent_audio_out)]
 for t in threads:
     t.start()
 for t in threads:

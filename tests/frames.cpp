@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The still-frame engine alone: thumbnails, the offer policy on an injected
  * clock, scaling and JPEG within the message budget. No pipeline, no
  * network; each image is decoded back with libjpeg and looked at. */
-#include "frames.h"
+#include "frames/frames.h"
 
 #include "glyphs.h"
 
@@ -30,8 +31,9 @@ struct Picture {
   int w, h;
   std::vector<std::uint8_t> rgb;
 
-  Picture (int width, int height, std::uint32_t colour = 0) :
-    w (width), h (height), rgb (static_cast<std::size_t> (width) * height * 3)
+  Picture (int width, int height, std::uint32_t colour = 0)
+      : w (width), h (height),
+        rgb (static_cast<std::size_t> (width) * height * 3)
   {
     fill (0, 0, w, h, colour);
   }
@@ -75,7 +77,7 @@ static void draw_text (Picture &p, int x, int y, int chars, std::mt19937 &rng,
   for (int i = 0; i < chars; i++) {
     if (word == 0) {
       word = 2 + rng () % 8;
-      continue;   /* a space */
+      continue; /* a space */
     }
     word--;
     const auto &g = test::glyphs ()[rng () % 64];
@@ -93,9 +95,9 @@ struct Screen {
   int window_x = 200;
   int window_y = 120;
   unsigned text_seed = 1;
-  int rewritten_lines = 0;   /* lines of the front window rewritten */
+  int rewritten_lines = 0; /* lines of the front window rewritten */
   bool cursor = false;
-  unsigned clock = 0;   /* the taskbar clock's five characters; 0: none */
+  unsigned clock = 0; /* the taskbar clock's five characters; 0: none */
   int pointer_x = -1;
   int pointer_y = 0;
 };
@@ -120,8 +122,9 @@ static Picture draw_screen (const Screen &s, int w = 1920, int h = 1080)
   p.fill (x0, y0, x1, y0 + 30, 0x2b579a);
   for (int l = 0; y0 + 40 + l * 20 + 14 < y1; l++) {
     std::mt19937 line (l < s.rewritten_lines ? 1000 + s.text_seed * 100 + l :
-        s.text_seed * 100 + l);
-    draw_text (p, x0 + 10, y0 + 40 + l * 20, (x1 - x0 - 20) / 9, line, 0x101010);
+                                               s.text_seed * 100 + l);
+    draw_text (p, x0 + 10, y0 + 40 + l * 20, (x1 - x0 - 20) / 9, line,
+        0x101010);
   }
   if (s.cursor)
     p.fill (x0 + 280, y0 + 140, x0 + 282, y0 + 156, 0x000000);
@@ -136,8 +139,8 @@ static Picture draw_screen (const Screen &s, int w = 1920, int h = 1080)
       p.fill (s.pointer_x, s.pointer_y + i, s.pointer_x + width,
           s.pointer_y + i + 1, 0x000000);
       if (i > 1 && i < 17)
-        p.fill (s.pointer_x + 1, s.pointer_y + i,
-            s.pointer_x + width - 1, s.pointer_y + i + 1, 0xffffff);
+        p.fill (s.pointer_x + 1, s.pointer_y + i, s.pointer_x + width - 1,
+            s.pointer_y + i + 1, 0xffffff);
     }
   }
   return p;
@@ -169,14 +172,15 @@ class Frame {
     for (int y = 0; y < p.h; y++)
       std::copy_n (p.at (0, y), static_cast<std::size_t> (p.w) * 3,
           static_cast<std::uint8_t *> (GST_VIDEO_FRAME_PLANE_DATA (&src, 0)) +
-          static_cast<std::size_t> (y) * GST_VIDEO_FRAME_PLANE_STRIDE (&src, 0));
+              static_cast<std::size_t> (y) *
+                  GST_VIDEO_FRAME_PLANE_STRIDE (&src, 0));
 
     gst_video_info_set_format (&info_, format, p.w, p.h);
     info_.par_n = par_n;
     info_.par_d = par_d;
     buffer_ = gst_buffer_new_allocate (nullptr, info_.size, nullptr);
     g_assert_true (gst_video_frame_map (&frame_, &info_, buffer_,
-            static_cast<GstMapFlags> (GST_MAP_READWRITE)));
+        static_cast<GstMapFlags> (GST_MAP_READWRITE)));
     GstVideoConverter *conv = gst_video_converter_new (&rgb_info, &info_,
         gst_structure_new ("options", GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
             GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE, nullptr));
@@ -247,8 +251,8 @@ static Decoded decode_jpeg (const std::vector<std::uint8_t> &jpeg)
   d.height = static_cast<int> (cinfo.output_height);
   d.rgb.resize (static_cast<std::size_t> (d.width) * d.height * 3);
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = &d.rgb[static_cast<std::size_t> (cinfo.output_scanline) *
-        d.width * 3];
+    JSAMPROW row =
+        &d.rgb[static_cast<std::size_t> (cinfo.output_scanline) * d.width * 3];
     jpeg_read_scanlines (&cinfo, &row, 1);
   }
   /* The whole file was a JPEG: nothing corrupt, nothing cut short. */
@@ -287,7 +291,8 @@ static Decoded image_of (const rt::ImageResult &r,
   JsonArray *content = json_object_get_array_member (item, "content");
   g_assert_cmpuint (json_array_get_length (content), ==, 1);
   JsonObject *part = json_array_get_object_element (content, 0);
-  g_assert_cmpstr (json_object_get_string_member (part, "type"), ==, "input_image");
+  g_assert_cmpstr (json_object_get_string_member (part, "type"), ==,
+      "input_image");
   g_assert_cmpstr (json_object_get_string_member (part, "detail"), ==,
       rt::image_detail_name (settings.detail));
   const std::string url = json_object_get_string_member (part, "image_url");
@@ -340,8 +345,8 @@ static void test_busy_frame_fits ()
   rt::ImageResult r = enc.encode (f.get (), s);
   Decoded d = image_of (r, s);
   g_print ("busy 1080p: %dx%d q%d, %zu bytes of JPEG, %zu of event, "
-      "%d encodes\n", r.width, r.height, r.quality, r.jpeg_bytes,
-      r.message_bytes, r.attempts);
+           "%d encodes\n",
+      r.width, r.height, r.quality, r.jpeg_bytes, r.message_bytes, r.attempts);
   g_assert_cmpuint (r.message_bytes, <=, 65536);
   /* Filled well: not a tiny image that fits by a wide margin. */
   g_assert_cmpuint (r.message_bytes, >, 65536 * 3 / 4);
@@ -359,8 +364,8 @@ static void test_busy_frame_fits ()
   r = enc.encode (native.get (), s);
   d = image_of (r, s);
   g_print ("busy 1024x576: %dx%d q%d, %zu bytes of JPEG, %zu of event, "
-      "%d encodes\n", r.width, r.height, r.quality, r.jpeg_bytes,
-      r.message_bytes, r.attempts);
+           "%d encodes\n",
+      r.width, r.height, r.quality, r.jpeg_bytes, r.message_bytes, r.attempts);
   g_assert_cmpint (d.width, <, 1024);
   g_assert_cmpint (std::abs (d.width * 576 - d.height * 1024), <=, 1024);
   mean_rgb (d, m);
@@ -396,10 +401,11 @@ static void test_input_formats ()
   const Picture bars = bars_picture (1280, 720);
   rt::ImageEncoder enc;
   rt::ImageSettings s;
-  for (GstVideoFormat fmt : { GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_RGBx,
-         GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGRA,
-         GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_YUY2,
-         GST_VIDEO_FORMAT_Y444, GST_VIDEO_FORMAT_v210, GST_VIDEO_FORMAT_GRAY8 }) {
+  for (GstVideoFormat fmt :
+      { GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_xRGB,
+          GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_I420,
+          GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_YUY2, GST_VIDEO_FORMAT_Y444,
+          GST_VIDEO_FORMAT_v210, GST_VIDEO_FORMAT_GRAY8 }) {
     Frame f (bars, fmt);
     rt::ImageResult r = enc.encode (f.get (), s);
     Decoded d = image_of (r, s);
@@ -439,13 +445,13 @@ static void test_sizes ()
   } cases[] = {
     { 1920, 1080, 1, 1, 1024, 1024, 576 },
     { 3840, 2160, 1, 1, 1024, 1024, 576 },
-    { 1080, 1920, 1, 1, 1024, 576, 1024 },    /* portrait */
-    { 640, 480, 1, 1, 1024, 640, 480 },       /* never scaled up */
+    { 1080, 1920, 1, 1, 1024, 576, 1024 }, /* portrait */
+    { 640, 480, 1, 1, 1024, 640, 480 },    /* never scaled up */
     { 100, 40, 1, 1, 1024, 100, 40 },
-    { 1000, 333, 1, 1, 1024, 1000, 333 },     /* odd sizes are fine */
+    { 1000, 333, 1, 1, 1024, 1000, 333 }, /* odd sizes are fine */
     { 3000, 1001, 1, 1, 1024, 1024, 342 },
     { 1920, 1080, 1, 1, 512, 512, 288 },
-    { 720, 576, 16, 15, 1024, 768, 576 },     /* non-square pixels: 4:3 */
+    { 720, 576, 16, 15, 1024, 768, 576 }, /* non-square pixels: 4:3 */
     { 1, 1, 1, 1, 1024, 1, 1 },
   };
   for (const Case &c : cases) {
@@ -488,8 +494,9 @@ static void test_budgets ()
   g_assert_cmpuint (rt::image_event_bytes (most, s), <=, 16384);
   g_assert_cmpuint (rt::image_event_bytes (most + 1, s), >, 16384);
   const std::vector<std::uint8_t> bytes (most, 0xA5);
-  g_assert_cmpuint (rt::build_image_event (bytes.data (), bytes.size (), s).size (),
-      ==, rt::image_event_bytes (most, s));
+  g_assert_cmpuint (
+      rt::build_image_event (bytes.data (), bytes.size (), s).size (), ==,
+      rt::image_event_bytes (most, s));
 
   /* 1000 bytes cannot hold even the smallest image of a screen full of
    * text: a failure that says why, no event. (Noise this large can fit:
@@ -503,7 +510,8 @@ static void test_budgets ()
   g_assert_true (r.failure.find ("does not fit a message of 1000 bytes") !=
       std::string::npos);
   g_assert_cmpint (std::max (r.width, r.height), ==, s.min_size);
-  g_assert_cmpint (r.quality, ==, rt::kJpegQualities[G_N_ELEMENTS (rt::kJpegQualities) - 1]);
+  g_assert_cmpint (r.quality, ==,
+      rt::kJpegQualities[G_N_ELEMENTS (rt::kJpegQualities) - 1]);
 
   /* A limit smaller than the event around the image is refused before
    * any encoding. */
@@ -512,7 +520,8 @@ static void test_budgets ()
   r = enc.encode (f.get (), s);
   g_assert_false (r.ok);
   g_assert_cmpint (r.attempts, ==, 0);
-  g_assert_true (r.failure.find ("leaves no room for an image") != std::string::npos);
+  g_assert_true (
+      r.failure.find ("leaves no room for an image") != std::string::npos);
 
   /* A tiny frame fits where a big one cannot. */
   s.max_message_bytes = 1000;
@@ -546,9 +555,10 @@ static void test_estimate_matches_ladder ()
     s.search = rt::ImageSearch::Ladder;
     rt::ImageResult slow = enc.encode (f.get (), s);
     g_print ("%dx%d in %zu: estimate %dx%d q%d (%d encodes), ladder %dx%d q%d "
-        "(%d encodes)\n", c.picture.w, c.picture.h, c.budget, fast.width,
-        fast.height, fast.quality, fast.attempts, slow.width, slow.height,
-        slow.quality, slow.attempts);
+             "(%d encodes)\n",
+        c.picture.w, c.picture.h, c.budget, fast.width, fast.height,
+        fast.quality, fast.attempts, slow.width, slow.height, slow.quality,
+        slow.attempts);
     g_assert_true (fast.ok && slow.ok);
     g_assert_cmpint (fast.width, ==, slow.width);
     g_assert_cmpint (fast.quality, ==, slow.quality);
@@ -563,12 +573,12 @@ static void test_events_validate ()
   Frame f (bars, GST_VIDEO_FORMAT_I420);
   rt::ImageEncoder enc;
   std::string lines;
-  for (rt::ImageDetail detail : { rt::ImageDetail::Auto, rt::ImageDetail::Low,
-         rt::ImageDetail::High }) {
+  for (rt::ImageDetail detail :
+      { rt::ImageDetail::Auto, rt::ImageDetail::Low, rt::ImageDetail::High }) {
     rt::ImageSettings s;
     s.detail = detail;
     if (detail == rt::ImageDetail::High)
-      s.event_id = "image \"7\"\\";   /* escaped, and still counted exactly */
+      s.event_id = "image \"7\"\\"; /* escaped, and still counted exactly */
     rt::ImageResult r = enc.encode (f.get (), s);
     image_of (r, s);
     lines += r.event + "\n";
@@ -584,15 +594,16 @@ static void test_events_validate ()
   g_assert_cmpint (fd, >=, 0);
   close (fd);
   g_assert_true (g_file_set_contents (path, lines.c_str (),
-          static_cast<gssize> (lines.size ()), nullptr));
+      static_cast<gssize> (lines.size ()), nullptr));
   gchar *out = nullptr;
   gint status = 0;
-  const gchar *argv[] = { validator, "--as", "RealtimeClientEvent", path, nullptr };
+  const gchar *argv[] = { validator, "--as", "RealtimeClientEvent", path,
+    nullptr };
   /* The validator is Python: the sanitizer runtime preloaded for the
    * tests' sake is not for it. */
   gchar **envp = g_environ_unsetenv (g_get_environ (), "LD_PRELOAD");
   g_assert_true (g_spawn_sync (nullptr, const_cast<gchar **> (argv), envp,
-          G_SPAWN_DEFAULT, nullptr, nullptr, &out, nullptr, &status, nullptr));
+      G_SPAWN_DEFAULT, nullptr, nullptr, &out, nullptr, &status, nullptr));
   g_strfreev (envp);
   if (!g_spawn_check_wait_status (status, nullptr))
     g_error ("the image events do not match the service's shapes:\n%s", out);
@@ -632,14 +643,19 @@ static void test_thumbnails ()
   struct Case {
     int w, h, want_w, want_h;
   } cases[] = {
-    { 1920, 1080, 128, 72 }, { 3840, 2160, 128, 72 }, { 640, 480, 128, 96 },
-    { 1080, 1920, 72, 128 }, { 50, 20, 50, 20 }, { 1, 1, 1, 1 },
+    { 1920, 1080, 128, 72 },
+    { 3840, 2160, 128, 72 },
+    { 640, 480, 128, 96 },
+    { 1080, 1920, 72, 128 },
+    { 50, 20, 50, 20 },
+    { 1, 1, 1, 1 },
   };
   for (const Case &c : cases) {
     rt::Thumbnail t = thumbnail_of (Picture (c.w, c.h, 0x808080));
     g_assert_cmpint (t.width, ==, c.want_w);
     g_assert_cmpint (t.height, ==, c.want_h);
-    g_assert_cmpuint (t.luma.size (), ==, static_cast<std::size_t> (c.want_w) * c.want_h);
+    g_assert_cmpuint (t.luma.size (), ==,
+        static_cast<std::size_t> (c.want_w) * c.want_h);
     for (std::uint8_t v : t.luma)
       g_assert_cmpint (std::abs (v - 128), <=, 1);
   }
@@ -647,24 +663,24 @@ static void test_thumbnails ()
   Picture half (1920, 1080, 0x000000);
   half.fill (960, 0, 1920, 1080, 0xffffff);
   for (GstVideoFormat fmt : { GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_RGB,
-         GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_GRAY8,
-         GST_VIDEO_FORMAT_YUY2, GST_VIDEO_FORMAT_v210,
-         GST_VIDEO_FORMAT_RGB16, GST_VIDEO_FORMAT_ARGB64, GST_VIDEO_FORMAT_GBR }) {
+           GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_GRAY8,
+           GST_VIDEO_FORMAT_YUY2, GST_VIDEO_FORMAT_v210, GST_VIDEO_FORMAT_RGB16,
+           GST_VIDEO_FORMAT_ARGB64, GST_VIDEO_FORMAT_GBR }) {
     rt::Thumbnail t = thumbnail_of (half, fmt);
     g_assert_cmpint (t.width, ==, 128);
     const int dark = t.luma[0], light = t.luma[127];
     /* Studio-range YUV keeps black at 16 and white at 235. */
     if (dark > 20 || light < 230)
-      g_error ("%s: thumbnail cells %d and %d", gst_video_format_to_string (fmt),
-          dark, light);
+      g_error ("%s: thumbnail cells %d and %d",
+          gst_video_format_to_string (fmt), dark, light);
     g_assert_cmpint (t.luma[63], ==, dark);
     g_assert_cmpint (t.luma[64], ==, light);
   }
   /* Identical, and of different sizes. */
   rt::Thumbnail a = thumbnail_of (draw_screen (Screen ()));
   g_assert_cmpfloat (rt::thumbnail_difference (a, a), ==, 0.0);
-  g_assert_cmpfloat (rt::thumbnail_difference (a, thumbnail_of (Picture (640,
-                  480))), ==, 1.0);
+  g_assert_cmpfloat (
+      rt::thumbnail_difference (a, thumbnail_of (Picture (640, 480))), ==, 1.0);
   g_assert_cmpfloat (rt::thumbnail_difference (a, rt::Thumbnail ()), ==, 1.0);
 }
 
@@ -692,7 +708,8 @@ static void test_what_counts_as_changed ()
   Picture noisy = screen;
   std::mt19937 rng (5);
   for (auto &b : noisy.rgb)
-    b = static_cast<std::uint8_t> (std::clamp (b + static_cast<int> (rng () % 17) - 8, 0, 255));
+    b = static_cast<std::uint8_t> (
+        std::clamp (b + static_cast<int> (rng () % 17) - 8, 0, 255));
   Picture brighter = screen;
   for (auto &b : brighter.rgb)
     b = static_cast<std::uint8_t> (std::min (b + 3, 255));
@@ -723,9 +740,9 @@ static void test_what_counts_as_changed ()
   const double nudge = change (base, nudged);
 
   g_print ("changed cells at 1080p: cursor %.4f, pointer %.4f, clock %.4f, "
-      "noise %.4f, brightness %.4f; two lines %.4f, paragraph %.4f, "
-      "window moved %.4f, nudged %.4f (threshold %.4f)\n", blink, pointer,
-      clock, noise, bright, two_lines, para, move, nudge, t);
+           "noise %.4f, brightness %.4f; two lines %.4f, paragraph %.4f, "
+           "window moved %.4f, nudged %.4f (threshold %.4f)\n",
+      blink, pointer, clock, noise, bright, two_lines, para, move, nudge, t);
   g_assert_cmpfloat (same, ==, 0.0);
   for (double v : { blink, pointer, clock, noise, bright })
     g_assert_cmpfloat (v, <, t);
@@ -742,7 +759,7 @@ static void test_policy_on_a_clock ()
   const rt::Thumbnail b = thumbnail_of (draw_screen (moved));
   using rt::FrameDecision;
 
-  rt::FramePolicy p;   /* every 2000 ms, threshold 0.005 */
+  rt::FramePolicy p; /* every 2000 ms, threshold 0.005 */
   g_assert_true (p.due (5000));
   g_assert_true (p.offer (5000, a) == FrameDecision::Send);
   g_assert_cmpfloat (p.last_difference (), ==, 1.0);
@@ -755,7 +772,7 @@ static void test_policy_on_a_clock ()
   g_assert_true (p.due (7000));
   g_assert_true (p.offer (7000, a) == FrameDecision::Unchanged);
   g_assert_cmpfloat (p.last_difference (), ==, 0.0);
-  p.sent ();   /* nothing was to be sent: no effect */
+  p.sent (); /* nothing was to be sent: no effect */
   g_assert_false (p.due (8999));
   /* A moved window is sent. */
   g_assert_true (p.offer (9000, b) == FrameDecision::Send);
@@ -819,11 +836,13 @@ int main (int argc, char **argv)
   g_test_add_func ("/frames/input-formats", test_input_formats);
   g_test_add_func ("/frames/sizes", test_sizes);
   g_test_add_func ("/frames/budgets", test_budgets);
-  g_test_add_func ("/frames/estimate-matches-ladder", test_estimate_matches_ladder);
+  g_test_add_func ("/frames/estimate-matches-ladder",
+      test_estimate_matches_ladder);
   g_test_add_func ("/frames/events-validate", test_events_validate);
   g_test_add_func ("/frames/unusable-frames", test_unusable_frames);
   g_test_add_func ("/frames/thumbnails", test_thumbnails);
-  g_test_add_func ("/frames/what-counts-as-changed", test_what_counts_as_changed);
+  g_test_add_func ("/frames/what-counts-as-changed",
+      test_what_counts_as_changed);
   g_test_add_func ("/frames/policy-on-a-clock", test_policy_on_a_clock);
   return g_test_run ();
 }

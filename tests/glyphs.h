@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Glyph-like shapes for synthetic screens (tests/frames.cpp and the
  * still-image benchmark): text for JPEG and change detection without a
  * font. */
@@ -34,7 +35,7 @@ inline const std::vector<std::vector<bool>> &glyphs ()
       out.push_back (g);
     }
     return out;
-  } ();
+  }();
   return set;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "local_server.h"
 
 #include <glib/gstdio.h>
@@ -16,16 +17,23 @@ bool LocalServer::start (const std::string &extra)
     return false;
   }
   api_key = "test-permanent-key-5e1f";
-  std::string cmd = std::string (exe) + " --address 127.0.0.1 --port 0 --control "
-      "--speech tone --tone-freq 660 --api-key " + api_key + " " + extra;
+  std::string cmd = std::string (exe) +
+      " --address 127.0.0.1 --port 0 --control "
+      "--speech tone --tone-freq 660 --api-key " +
+      api_key + " --recognition off " + extra;
   gchar **argv = nullptr;
   if (!g_shell_parse_argv (cmd.c_str (), nullptr, &argv, nullptr))
     return false;
   gint out_fd = -1;
   GError *error = nullptr;
-  gboolean ok = g_spawn_async_with_pipes (nullptr, argv, nullptr,
+  /* A sanitized build's server links the sanitizer runtime itself; the one
+   * preloaded for the plugin's unsanitized hosts would reach the programs
+   * it runs, and espeak-ng hangs under it. */
+  gchar **envp = g_environ_unsetenv (g_get_environ (), "LD_PRELOAD");
+  gboolean ok = g_spawn_async_with_pipes (nullptr, argv, envp,
       G_SPAWN_DO_NOT_REAP_CHILD, nullptr, nullptr, &pid, nullptr, &out_fd,
       nullptr, &error);
+  g_strfreev (envp);
   g_strfreev (argv);
   if (!ok) {
     g_printerr ("cannot start %s: %s\n", exe, error->message);
@@ -106,10 +114,12 @@ int count_requests (JsonNode *log, const std::string &path_prefix,
       "requests");
   for (guint i = 0; reqs && i < json_array_get_length (reqs); i++) {
     JsonObject *r = json_array_get_object_element (reqs, i);
-    const char *path = json_object_get_string_member_with_default (r, "path", "");
+    const char *path = json_object_get_string_member_with_default (r, "path",
+        "");
     if (g_str_has_prefix (path, path_prefix.c_str ())) {
       n++;
-      const char *q = json_object_get_string_member_with_default (r, "query", "");
+      const char *q = json_object_get_string_member_with_default (r, "query",
+          "");
       if (query_seen && q && *q)
         *query_seen = q;
     }

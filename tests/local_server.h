@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runs the project's local realtime server for a test suite and talks to its
  * control interface (/control/...), which the tests use to inject faults and
  * to see what the elements sent. */
@@ -10,11 +11,13 @@
 namespace test {
 
 struct LocalServer {
-  std::string base;      /* http://127.0.0.1:PORT */
-  std::string api_key;   /* the permanent key it accepts */
+  std::string base;    /* http://127.0.0.1:PORT */
+  std::string api_key; /* the permanent key it accepts */
   GPid pid = 0;
 
-  /* extra: more command-line options, space separated. */
+  /* extra: more command-line options, space separated. No speech
+   * recognition unless extra asks for it: its model takes seconds to load
+   * (tens in a sanitizer build), and tests of anything else hear tones. */
   bool start (const std::string &extra = "");
   void stop ();
 

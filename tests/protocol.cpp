@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The event codec alone: no GStreamer, no network. */
-#include "assembler.h"
-#include "conversation.h"
-#include "credentials.h"
-#include "json_scan.h"
-#include "protocol.h"
+#include "openai/assembler.h"
+#include "openai/conversation.h"
+#include "openai/credentials.h"
+#include "core/json_scan.h"
+#include "openai/protocol.h"
 #include "signalling/openai_http.h"
 
 #include <json-glib/json-glib.h>
@@ -27,14 +28,21 @@ static void test_secret_request ()
   JsonNode *n;
   JsonObject *o = parse (rt::build_client_secret_request (c, 90), &n);
   JsonObject *exp = json_object_get_object_member (o, "expires_after");
-  g_assert_cmpstr (json_object_get_string_member (exp, "anchor"), ==, "created_at");
+  g_assert_cmpstr (json_object_get_string_member (exp, "anchor"), ==,
+      "created_at");
   g_assert_cmpint (json_object_get_int_member (exp, "seconds"), ==, 90);
   JsonObject *s = json_object_get_object_member (o, "session");
   g_assert_cmpstr (json_object_get_string_member (s, "type"), ==, "realtime");
-  g_assert_cmpstr (json_object_get_string_member (s, "model"), ==, "gpt-realtime");
-  g_assert_cmpstr (json_object_get_string_member (s, "instructions"), ==, "Be \"terse\".");
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
-              json_object_get_object_member (s, "audio"), "output"), "voice"), ==, "marin");
+  g_assert_cmpstr (json_object_get_string_member (s, "model"), ==,
+      "gpt-realtime");
+  g_assert_cmpstr (json_object_get_string_member (s, "instructions"), ==,
+      "Be \"terse\".");
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_object_get_object_member (
+              json_object_get_object_member (s, "audio"), "output"),
+          "voice"),
+      ==, "marin");
   json_node_unref (n);
 }
 
@@ -44,7 +52,8 @@ static void test_session_update ()
   c.instructions = "Hi";
   JsonNode *n;
   JsonObject *o = parse (rt::build_session_update (c), &n);
-  g_assert_cmpstr (json_object_get_string_member (o, "type"), ==, "session.update");
+  g_assert_cmpstr (json_object_get_string_member (o, "type"), ==,
+      "session.update");
   JsonObject *s = json_object_get_object_member (o, "session");
   /* The model cannot change mid-call; voice absent when not set. */
   g_assert_false (json_object_has_member (s, "model"));
@@ -64,13 +73,17 @@ static void test_session_update_fields ()
   c.tool_choice = "get_time";
   c.speed = 1.5;
   JsonNode *n;
-  JsonObject *s = json_object_get_object_member (parse (rt::build_session_update (c),
-          &n), "session");
-  JsonObject *td = json_object_get_object_member (json_object_get_object_member (
-          json_object_get_object_member (s, "audio"), "input"), "turn_detection");
-  g_assert_cmpstr (json_object_get_string_member (td, "type"), ==, "semantic_vad");
+  JsonObject *s = json_object_get_object_member (
+      parse (rt::build_session_update (c), &n), "session");
+  JsonObject *td = json_object_get_object_member (
+      json_object_get_object_member (json_object_get_object_member (s, "audio"),
+          "input"),
+      "turn_detection");
+  g_assert_cmpstr (json_object_get_string_member (td, "type"), ==,
+      "semantic_vad");
   g_assert_cmpstr (json_object_get_string_member (td, "eagerness"), ==, "high");
-  g_assert_cmpstr (json_object_get_string_member (s, "max_output_tokens"), ==, "inf");
+  g_assert_cmpstr (json_object_get_string_member (s, "max_output_tokens"), ==,
+      "inf");
   JsonObject *tc = json_object_get_object_member (s, "tool_choice");
   g_assert_cmpstr (json_object_get_string_member (tc, "name"), ==, "get_time");
   g_assert_false (json_object_has_member (s, "instructions"));
@@ -78,22 +91,29 @@ static void test_session_update_fields ()
 
   /* Only the transcription group, turned off. */
   rt::SessionConfig off;
-  s = json_object_get_object_member (parse (rt::build_session_update (off,
-              rt::kSessionTranscription | rt::kSessionTurnDetection), &n), "session");
-  g_assert_cmpint (json_object_get_size (s), ==, 2);  /* type, audio */
-  JsonObject *in = json_object_get_object_member (json_object_get_object_member (s,
-          "audio"), "input");
+  s = json_object_get_object_member (
+      parse (rt::build_session_update (off,
+                 rt::kSessionTranscription | rt::kSessionTurnDetection),
+          &n),
+      "session");
+  g_assert_cmpint (json_object_get_size (s), ==, 2); /* type, audio */
+  JsonObject *in = json_object_get_object_member (
+      json_object_get_object_member (s, "audio"), "input");
   g_assert_true (json_object_get_null_member (in, "transcription"));
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (in,
-              "turn_detection"), "type"), ==, "server_vad");
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_object_get_object_member (in, "turn_detection"), "type"),
+      ==, "server_vad");
   json_node_unref (n);
 
   rt::SessionConfig none;
   none.turn_detection = rt::TurnDetection::None;
-  s = json_object_get_object_member (parse (rt::build_session_update (none), &n),
-      "session");
-  g_assert_true (json_object_get_null_member (json_object_get_object_member (
-              json_object_get_object_member (s, "audio"), "input"), "turn_detection"));
+  s = json_object_get_object_member (
+      parse (rt::build_session_update (none), &n), "session");
+  g_assert_true (json_object_get_null_member (
+      json_object_get_object_member (json_object_get_object_member (s, "audio"),
+          "input"),
+      "turn_detection"));
   json_node_unref (n);
 
   /* An element's settings over the provider's. */
@@ -111,18 +131,23 @@ static void test_session_update_fields ()
 static void test_tools_check ()
 {
   std::string why;
-  auto ok = rt::check_tools ("[{\"type\":\"function\",\"name\":\"get_time\","
-      "\"description\":\"d\",\"parameters\":{\"type\":\"object\"}}]", &why);
+  auto ok = rt::check_tools (
+      "[{\"type\":\"function\",\"name\":\"get_time\","
+      "\"description\":\"d\",\"parameters\":{\"type\":\"object\"}}]",
+      &why);
   g_assert_true (ok.has_value ());
   g_assert_true (rt::check_tools ("[]", &why).has_value ());
   const char *bad[] = {
-    "{}", "[1]", "[{\"type\":\"function\"}]",
+    "{}",
+    "[1]",
+    "[{\"type\":\"function\"}]",
     "[{\"type\":\"mcp\",\"name\":\"x\"}]",
     "[{\"type\":\"function\",\"name\":\"has space\"}]",
     "[{\"type\":\"function\",\"name\":\"x\",\"description\":5}]",
     "[{\"type\":\"function\",\"name\":\"x\",\"parameters\":\"no\"}]",
     "[{\"type\":\"function\",\"name\":\"x\"},{\"type\":\"function\",\"name\":\"x\"}]",
-    "[", "",
+    "[",
+    "",
   };
   for (const char *b : bad) {
     why.clear ();
@@ -153,17 +178,20 @@ static void test_event_meaning ()
   m = rt::interpret_server_event ("response.function_call_arguments.done",
       "{\"name\":\"f\",\"arguments\":\"{}\"}");
   g_assert_false (m.function_call.has_value ());
-  m = rt::interpret_server_event ("response.done", "{\"response\":{\"usage\":"
+  m = rt::interpret_server_event ("response.done",
+      "{\"response\":{\"usage\":"
       "{\"total_tokens\":30,\"input_tokens\":10,\"output_tokens\":20,"
       "\"input_token_details\":{\"image_tokens\":4},"
       "\"output_token_details\":{\"audio_tokens\":15}}}}");
   g_assert_cmpint (m.usage->total, ==, 30);
   g_assert_cmpint (m.usage->input_image, ==, 4);
   g_assert_cmpint (m.usage->output_audio, ==, 15);
-  g_assert_true (rt::interpret_server_event ("input_audio_buffer.speech_started",
-          "{}").interrupts_audio);
-  g_assert_true (rt::interpret_server_event ("output_audio_buffer.cleared",
-          "{}").interrupts_audio);
+  g_assert_true (
+      rt::interpret_server_event ("input_audio_buffer.speech_started", "{}")
+          .interrupts_audio);
+  g_assert_true (
+      rt::interpret_server_event ("output_audio_buffer.cleared", "{}")
+          .interrupts_audio);
   /* Wrong types inside: nothing, never a crash. */
   m = rt::interpret_server_event ("response.done",
       "{\"response\":{\"usage\":{\"total_tokens\":\"many\"}}}");
@@ -174,36 +202,47 @@ static void test_event_meaning ()
 
 static void test_endpoints ()
 {
-  auto e = rt::resolve_endpoint ("https://api.openai.com/", rt::ApiFlavor::Auto);
+  auto e = rt::resolve_endpoint ("https://api.openai.com/",
+      rt::ApiFlavor::Auto);
   g_assert_false (e.azure);
-  g_assert_cmpstr (e.realtime.c_str (), ==, "https://api.openai.com/v1/realtime");
-  e = rt::resolve_endpoint ("https://res.openai.azure.com", rt::ApiFlavor::Auto);
+  g_assert_cmpstr (e.realtime.c_str (), ==,
+      "https://api.openai.com/v1/realtime");
+  e = rt::resolve_endpoint ("https://res.openai.azure.com",
+      rt::ApiFlavor::Auto);
   g_assert_true (e.azure);
   g_assert_cmpstr (e.realtime.c_str (), ==,
       "https://res.openai.azure.com/openai/v1/realtime");
   e = rt::resolve_endpoint ("https://res.cognitiveservices.azure.com/openai/v1",
       rt::ApiFlavor::Auto);
   g_assert_true (e.azure);
-  g_assert_cmpstr (e.base.c_str (), ==, "https://res.cognitiveservices.azure.com");
-  e = rt::resolve_endpoint ("http://127.0.0.1:8765/openai", rt::ApiFlavor::Auto);
+  g_assert_cmpstr (e.base.c_str (), ==,
+      "https://res.cognitiveservices.azure.com");
+  e = rt::resolve_endpoint ("http://127.0.0.1:8765/openai",
+      rt::ApiFlavor::Auto);
   g_assert_true (e.azure);
   e = rt::resolve_endpoint ("http://127.0.0.1:8765", rt::ApiFlavor::Azure);
-  g_assert_cmpstr (e.realtime.c_str (), ==, "http://127.0.0.1:8765/openai/v1/realtime");
-  e = rt::resolve_endpoint ("https://res.openai.azure.com", rt::ApiFlavor::OpenAI);
+  g_assert_cmpstr (e.realtime.c_str (), ==,
+      "http://127.0.0.1:8765/openai/v1/realtime");
+  e = rt::resolve_endpoint ("https://res.openai.azure.com",
+      rt::ApiFlavor::OpenAI);
   g_assert_false (e.azure);
   /* An explicit OpenAI flavor keeps a gateway's path. */
-  e = rt::resolve_endpoint ("https://gw.example.com/openai", rt::ApiFlavor::OpenAI);
-  g_assert_cmpstr (e.realtime.c_str (), ==, "https://gw.example.com/openai/v1/realtime");
+  e = rt::resolve_endpoint ("https://gw.example.com/openai",
+      rt::ApiFlavor::OpenAI);
+  g_assert_cmpstr (e.realtime.c_str (), ==,
+      "https://gw.example.com/openai/v1/realtime");
 }
 
 static void test_error_bodies ()
 {
-  auto e = rt::parse_error_body (401, "{\"error\":{\"message\":\"Incorrect API key "
+  auto e = rt::parse_error_body (401,
+      "{\"error\":{\"message\":\"Incorrect API key "
       "provided.\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\","
       "\"param\":null}}");
   g_assert_cmpint (e.http_status, ==, 401);
   g_assert_cmpstr (e.code.c_str (), ==, "invalid_api_key");
-  g_assert_true (e.describe ().find ("Incorrect API key provided.") != std::string::npos);
+  g_assert_true (
+      e.describe ().find ("Incorrect API key provided.") != std::string::npos);
   g_assert_true (e.describe ().find ("401") != std::string::npos);
   /* The service's empty-bodied 400 and a stray HTML page still read clearly. */
   e = rt::parse_error_body (400, "");
@@ -216,26 +255,32 @@ static void test_error_bodies ()
 static void test_client_secret_reply ()
 {
   std::string err;
-  auto s = rt::parse_client_secret ("{\"value\":\"ek_abc\",\"expires_at\":1760000000,"
-      "\"session\":{}}", &err);
+  auto s = rt::parse_client_secret (
+      "{\"value\":\"ek_abc\",\"expires_at\":1760000000,"
+      "\"session\":{}}",
+      &err);
   g_assert_true (s.has_value ());
   g_assert_cmpstr (s->value.c_str (), ==, "ek_abc");
   g_assert_cmpint (s->expires_at, ==, 1760000000);
   /* The beta shape (client_secret.value) is not the GA reply. */
-  g_assert_false (rt::parse_client_secret ("{\"client_secret\":{\"value\":\"ek_x\"}}",
-          &err).has_value ());
+  g_assert_false (
+      rt::parse_client_secret ("{\"client_secret\":{\"value\":\"ek_x\"}}", &err)
+          .has_value ());
   g_assert_false (rt::parse_client_secret ("nope", &err).has_value ());
 }
 
 static void test_server_events ()
 {
   std::string err;
-  auto e = rt::parse_server_event ("{\"type\":\"error\",\"error\":{\"type\":"
-      "\"invalid_request_error\",\"code\":\"session_expired\",\"message\":\"m\"}}", &err);
+  auto e = rt::parse_server_event (
+      "{\"type\":\"error\",\"error\":{\"type\":"
+      "\"invalid_request_error\",\"code\":\"session_expired\",\"message\":\"m\"}}",
+      &err);
   g_assert_true (e.has_value ());
   g_assert_cmpstr (e->error_code.c_str (), ==, "session_expired");
   /* Unknown types are events like any other. */
-  g_assert_true (rt::parse_server_event ("{\"type\":\"mcp.something.new\"}", &err));
+  g_assert_true (
+      rt::parse_server_event ("{\"type\":\"mcp.something.new\"}", &err));
   const char *bad[] = { "", "{", "[]", "42", "{\"type\":7}", "{\"x\":1}",
     "{\"type\":\"a\"", "\xff\xfe" };
   for (const char *b : bad)
@@ -249,14 +294,16 @@ static void test_client_event_check ()
   g_assert_true (type.has_value ());
   g_assert_cmpstr (type->c_str (), ==, "response.create");
   g_assert_false (rt::check_client_event ("{\"type\":", &err).has_value ());
-  g_assert_false (rt::check_client_event ("\"response.create\"", &err).has_value ());
+  g_assert_false (
+      rt::check_client_event ("\"response.create\"", &err).has_value ());
 }
 
 static void test_location ()
 {
-  g_assert_true (rt::call_id_from_location ("/v1/realtime/calls/rtc_123") == "rtc_123");
+  g_assert_true (
+      rt::call_id_from_location ("/v1/realtime/calls/rtc_123") == "rtc_123");
   g_assert_true (rt::call_id_from_location (
-          "https://x/v1/realtime/calls/rtc_9/?a=b") == "rtc_9");
+                     "https://x/v1/realtime/calls/rtc_9/?a=b") == "rtc_9");
   g_assert_true (rt::call_id_from_location ("").empty ());
   g_assert_true (rt::call_id_from_location ("rtc_a-b.c~d") == "rtc_a-b.c~d");
   /* The id is put back into the hangup URL: nothing that would move it. */
@@ -270,8 +317,10 @@ static void test_location ()
 static void test_known_server_events ()
 {
   g_assert_true (rt::is_known_server_event ("session.created"));
-  g_assert_true (rt::is_known_server_event ("response.output_audio_transcript.delta"));
-  g_assert_true (rt::is_known_server_event ("conversation.item.input_audio_transcription.completed"));
+  g_assert_true (
+      rt::is_known_server_event ("response.output_audio_transcript.delta"));
+  g_assert_true (rt::is_known_server_event (
+      "conversation.item.input_audio_transcription.completed"));
   g_assert_true (rt::is_known_server_event ("error"));
   g_assert_false (rt::is_known_server_event ("mcp.something.new"));
   g_assert_false (rt::is_known_server_event ("session"));
@@ -299,13 +348,13 @@ static void test_json_scan ()
   for (const char *g : good)
     g_assert_true (scan_all (g) == State::Complete);
   /* What json-glib 1.6 would let through, and other non-JSON. */
-  const char *bad[] = { "{'a':1}", "{\"a\":01}", "{\"a\":1}{}", "{\"a\":1 /* c */}",
-    "{\"a\":0x10}", "{\"a\":.5}", "{\"a\":1.}", "{\"a\":\"x\ty\"}",
-    "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":1,}", "[1,]", "{a:1}",
-    "{\"a\" 1}", "{\"a\":tru}", "{\"a\":+1}", "{\"a\":NaN}", "{\"a\":1} x",
-    "\xef\xbb\xbf{}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
-    "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x80\"}", "{\"a\":\"\xc3(\"}",
-    "{\"a\":1]", "[1}", "\x01",
+  const char *bad[] = { "{'a':1}", "{\"a\":01}", "{\"a\":1}{}",
+    "{\"a\":1 /* c */}", "{\"a\":0x10}", "{\"a\":.5}", "{\"a\":1.}",
+    "{\"a\":\"x\ty\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":1,}",
+    "[1,]", "{a:1}", "{\"a\" 1}", "{\"a\":tru}", "{\"a\":+1}", "{\"a\":NaN}",
+    "{\"a\":1} x", "\xef\xbb\xbf{}", "{\"a\":\"\xc0\x80\"}",
+    "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+    "{\"a\":\"\x80\"}", "{\"a\":\"\xc3(\"}", "{\"a\":1]", "[1}", "\x01",
     /* Unpaired surrogate escapes; json-glib leaks on the second. */
     "[\"\\udfa7\"]", "[\"\\ud83c\\uffa7\"]", "[\"\\ud83c\\ud83c\"]",
     "[\"\\ud83cx\"]", "[\"\\ud83c\"]", "[\"\\ud83c\\n\"]" };
@@ -316,9 +365,9 @@ static void test_json_scan ()
     g_assert_false (s.error ().empty ());
   }
   const char *open[] = { "", "  ", "{", "{\"a\"", "{\"a\":", "{\"a\":\"x\\",
-    "{\"a\":\"x\\u00", "{\"a\":\"\xc3", "{\"a\":\"\xf0\x9f\x8e", "[1,", "{\"a\":t",
-    "{\"a\":-", "{\"a\":1e", "{\"a\":12", "[\"\\ud83c", "[\"\\ud83c\\",
-    "[\"\\ud83c\\u", "[\"\\ud83c\\udf" };
+    "{\"a\":\"x\\u00", "{\"a\":\"\xc3", "{\"a\":\"\xf0\x9f\x8e", "[1,",
+    "{\"a\":t", "{\"a\":-", "{\"a\":1e", "{\"a\":12", "[\"\\ud83c",
+    "[\"\\ud83c\\", "[\"\\ud83c\\u", "[\"\\ud83c\\udf" };
   for (const char *o : open) {
     rt::JsonScanner s;
     g_assert_true (s.feed (o) == State::Incomplete);
@@ -326,7 +375,8 @@ static void test_json_scan ()
     g_assert_false (s.error ().empty ());
   }
   /* Byte by byte gives the verdict of the whole. */
-  const std::string text = "{\"type\":\"x\",\"n\":[1.5e3,-2,{\"k\":\"\\ud83c\\udfa7 \xf0\x9f\x8e\xa7\"}]}";
+  const std::string text =
+      "{\"type\":\"x\",\"n\":[1.5e3,-2,{\"k\":\"\\ud83c\\udfa7 \xf0\x9f\x8e\xa7\"}]}";
   rt::JsonScanner s;
   for (std::size_t i = 0; i < text.size (); i++) {
     g_assert_true (s.state () == State::Incomplete);
@@ -351,13 +401,14 @@ static void test_json_depth ()
    * thousand; every parser here refuses the text before it gets there. */
   std::string bomb = "{\"type\":\"x\",\"a\":" + std::string (400000, '[');
   std::string err;
-  g_assert_false (rt::parse_server_event (bomb + std::string (400000, ']') + "}",
-          &err).has_value ());
+  g_assert_false (
+      rt::parse_server_event (bomb + std::string (400000, ']') + "}", &err)
+          .has_value ());
   g_assert_nonnull (strstr (err.c_str (), "nested deeper"));
   g_assert_false (rt::check_client_event (bomb, &err).has_value ());
   g_assert_false (rt::parse_client_secret (bomb, &err).has_value ());
-  g_assert_true (rt::parse_error_body (500, bomb).message.find ("not a JSON error") !=
-      std::string::npos);
+  g_assert_true (rt::parse_error_body (500, bomb).message.find (
+                     "not a JSON error") != std::string::npos);
 }
 
 /* A transcript delta with escapes and multibyte UTF-8, as the service
@@ -366,7 +417,8 @@ static const std::string kDelta =
     "{\"type\":\"response.output_audio_transcript.delta\",\"event_id\":"
     "\"event_CK3n2mJ5gR\",\"response_id\":\"resp_CK3n1x\",\"item_id\":"
     "\"item_CK3n1y\",\"output_index\":0,\"content_index\":0,\"delta\":"
-    "\"Caf\xc3\xa9 \\\"ol\\u00e9\\\" \xf0\x9f\x8e\xa7\\n\\\\ \xe2\x82\xac" "5\"}";
+    "\"Caf\xc3\xa9 \\\"ol\\u00e9\\\" \xf0\x9f\x8e\xa7\\n\\\\ \xe2\x82\xac"
+    "5\"}";
 
 using Kind = rt::Assembled::Kind;
 
@@ -422,7 +474,7 @@ static void test_assembler_split_anywhere ()
   }
   /* A surrogate pair escape, cut at each byte. */
   const std::string pair = "{\"type\":\"response.output_text.delta\","
-      "\"delta\":\"\\ud83c\\udfa7\"}";
+                           "\"delta\":\"\\ud83c\\udfa7\"}";
   for (std::size_t i = 1; i < pair.size (); i++) {
     rt::EventAssembler a;
     auto out = feed_all (a, { pair.substr (0, i), pair.substr (i) });
@@ -432,8 +484,9 @@ static void test_assembler_split_anywhere ()
   for (std::size_t i = 1; i < kDelta.size (); i++) {
     for (std::size_t j = i; j < kDelta.size (); j += 7) {
       rt::EventAssembler a;
-      auto out = feed_all (a, { kDelta.substr (0, i), kDelta.substr (i, j - i),
-            kDelta.substr (j) });
+      auto out = feed_all (a,
+          { kDelta.substr (0, i), kDelta.substr (i, j - i),
+              kDelta.substr (j) });
       g_assert_cmpuint (out.size (), ==, 1);
       g_assert_true (out[0].kind == Kind::Event);
       g_assert_cmpuint (out[0].pieces, ==, 3);
@@ -461,7 +514,8 @@ static void test_assembler_webrtcbin_split ()
   g_assert_true (out[0].kind == Kind::Event);
   g_assert_cmpuint (out[0].pieces, ==, 2);
   g_assert_cmpuint (out[0].bytes, ==, 70000);
-  g_assert_cmpstr (out[0].event->type.c_str (), ==, "response.output_text.delta");
+  g_assert_cmpstr (out[0].event->type.c_str (), ==,
+      "response.output_text.delta");
 }
 
 static void test_assembler_truncated ()
@@ -480,8 +534,8 @@ static void test_assembler_truncated ()
   g_assert_false (a.holding ());
 
   /* A start, then the start of another, then that one's rest. */
-  out = feed_all (a, { kDelta.substr (0, 30), kDelta.substr (0, 100),
-        kDelta.substr (100) });
+  out = feed_all (a,
+      { kDelta.substr (0, 30), kDelta.substr (0, 100), kDelta.substr (100) });
   g_assert_cmpuint (out.size (), ==, 2);
   g_assert_true (out[0].kind == Kind::Truncated);
   g_assert_true (out[1].kind == Kind::Event);
@@ -549,8 +603,9 @@ static void test_assembler_oversized ()
   /* Pieces that pass the limit together: one report, the rest dropped
    * quietly, and the next event comes through. */
   const std::string ev = big_event (3000);
-  out = feed_all (a, { ev.substr (0, 900), ev.substr (900, 900),
-        ev.substr (1800, 900), ev.substr (2700) });
+  out = feed_all (a,
+      { ev.substr (0, 900), ev.substr (900, 900), ev.substr (1800, 900),
+          ev.substr (2700) });
   g_assert_cmpuint (out.size (), ==, 1);
   g_assert_true (out[0].kind == Kind::Oversized);
   g_assert_cmpuint (out[0].pieces, ==, 2);
@@ -562,8 +617,9 @@ static void test_assembler_oversized ()
   g_assert_true (out.size () == 1 && out[0].kind == Kind::Event);
 
   /* An oversized event cut short by a whole one. */
-  out = feed_all (a, { ev.substr (0, 900), ev.substr (900, 900),
-        "{\"type\":\"response.done\"}" });
+  out = feed_all (a,
+      { ev.substr (0, 900), ev.substr (900, 900),
+          "{\"type\":\"response.done\"}" });
   g_assert_cmpuint (out.size (), ==, 2);
   g_assert_true (out[0].kind == Kind::Oversized);
   g_assert_true (out[1].kind == Kind::Event);
@@ -596,7 +652,8 @@ int main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   g_test_add_func ("/protocol/secret-request", test_secret_request);
   g_test_add_func ("/protocol/session-update", test_session_update);
-  g_test_add_func ("/protocol/session-update-fields", test_session_update_fields);
+  g_test_add_func ("/protocol/session-update-fields",
+      test_session_update_fields);
   g_test_add_func ("/protocol/tools", test_tools_check);
   g_test_add_func ("/protocol/event-meaning", test_event_meaning);
   g_test_add_func ("/protocol/endpoints", test_endpoints);
@@ -610,10 +667,12 @@ int main (int argc, char **argv)
   g_test_add_func ("/protocol/json-depth", test_json_depth);
   g_test_add_func ("/assembler/whole", test_assembler_whole);
   g_test_add_func ("/assembler/split-anywhere", test_assembler_split_anywhere);
-  g_test_add_func ("/assembler/webrtcbin-split", test_assembler_webrtcbin_split);
+  g_test_add_func ("/assembler/webrtcbin-split",
+      test_assembler_webrtcbin_split);
   g_test_add_func ("/assembler/truncated", test_assembler_truncated);
   g_test_add_func ("/assembler/garbage", test_assembler_garbage);
   g_test_add_func ("/assembler/oversized", test_assembler_oversized);
-  g_test_add_func ("/assembler/one-byte-pieces", test_assembler_one_byte_pieces);
+  g_test_add_func ("/assembler/one-byte-pieces",
+      test_assembler_one_byte_pieces);
   return g_test_run ();
 }

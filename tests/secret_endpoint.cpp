@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The secret endpoint's decisions alone (origins, CORS, the rate limit:
  * no network, no clock), then the endpoint itself on loopback against a
  * stand-in for the service that lives in this process: replies, a service
  * that never answers, a client that leaves, stopping with a mint in
  * flight. */
-#include "credentials.h"
-#include "debug.h"
-#include "secret_endpoint.h"
-#include "worker.h"
+#include "openai/credentials.h"
+#include "core/debug.h"
+#include "openai/secret_endpoint.h"
+#include "core/worker.h"
 
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -16,6 +17,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -55,11 +57,12 @@ static void test_normalize ()
   check_normalized ("chrome-extension://abcdef", "chrome-extension://abcdef");
   /* Not origins. */
   for (const char *bad : { "", "null", "example.com", "://example.com",
-         "http://", "http://example.com/app", "http://example.com?x",
-         "http://example.com#x", "http://user@example.com", "http://example.com:",
-         "http://example.com:0", "http://example.com:65536", "http://example.com:8x",
-         "http://[::1", "http://[::1]x", "http://[]", "1http://x", "ht tp://x",
-         "http://exa mple.com", "http://example.com//" })
+           "http://", "http://example.com/app", "http://example.com?x",
+           "http://example.com#x", "http://user@example.com",
+           "http://example.com:", "http://example.com:0",
+           "http://example.com:65536", "http://example.com:8x", "http://[::1",
+           "http://[::1]x", "http://[]", "1http://x", "ht tp://x",
+           "http://exa mple.com", "http://example.com//" })
     check_normalized (bad, "");
 }
 
@@ -69,7 +72,8 @@ static void test_allow_list ()
   g_assert_true (none.empty ());
   g_assert_false (none.allows ("http://127.0.0.1:8080"));
 
-  OriginAllowList list (" http://127.0.0.1:8080, HTTPS://App.Example.com ,,"
+  OriginAllowList list (
+      " http://127.0.0.1:8080, HTTPS://App.Example.com ,,"
       "http://localhost:8080/, not an origin, null, http://x/path");
   g_assert_false (list.empty ());
   g_assert_false (list.any ());
@@ -175,20 +179,23 @@ static void test_policy_origins ()
       "http://127.0.0.1:8080, https://app.example");
   r = policy.decide (request ("POST", "http://127.0.0.1:8080"));
   g_assert_true (r.outcome == EndpointOutcome::Mint);
-  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==, "http://127.0.0.1:8080");
+  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==,
+      "http://127.0.0.1:8080");
   g_assert_cmpstr (header (r, "Vary"), ==, "Origin");
   g_assert_cmpstr (header (r, "Cache-Control"), ==, "no-store");
-  g_assert_cmpstr (header (r, "Access-Control-Expose-Headers"), ==, "Retry-After");
+  g_assert_cmpstr (header (r, "Access-Control-Expose-Headers"), ==,
+      "Retry-After");
   /* Never credentials, never a wildcard. */
   g_assert_null (header (r, "Access-Control-Allow-Credentials"));
 
   /* The origin is echoed as the browser wrote it. */
   r = policy.decide (request ("POST", "https://app.example:443"));
   g_assert_true (r.outcome == EndpointOutcome::Mint);
-  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==, "https://app.example:443");
+  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==,
+      "https://app.example:443");
 
   for (const char *refused : { "http://127.0.0.1:8081", "http://localhost:8080",
-         "null", "https://app.example.evil", "" }) {
+           "null", "https://app.example.evil", "" }) {
     r = policy.decide (request ("POST", refused));
     g_assert_true (r.outcome == EndpointOutcome::RefusedOrigin);
     g_assert_null (header (r, "Access-Control-Allow-Origin"));
@@ -203,7 +210,8 @@ static void test_policy_origins ()
   policy.set_allowed_origins ("*");
   r = policy.decide (request ("POST", "https://anywhere.example"));
   g_assert_true (r.outcome == EndpointOutcome::Mint);
-  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==, "https://anywhere.example");
+  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==,
+      "https://anywhere.example");
   g_assert_true (policy.decide (request ("POST", "null")).outcome ==
       EndpointOutcome::RefusedOrigin);
 
@@ -218,13 +226,17 @@ static void test_policy_preflight ()
   SecretPolicy policy;
   policy.set_allowed_origins ("http://127.0.0.1:8080");
   policy.set_rate_limit (1);
-  EndpointReply r = policy.decide (request ("OPTIONS", "http://127.0.0.1:8080"));
+  EndpointReply r = policy.decide (
+      request ("OPTIONS", "http://127.0.0.1:8080"));
   g_assert_true (r.outcome == EndpointOutcome::Preflight);
   g_assert_cmpuint (r.status, ==, 200);
   g_assert_cmpstr (r.content_type.c_str (), ==, "");
-  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==, "http://127.0.0.1:8080");
-  g_assert_cmpstr (header (r, "Access-Control-Allow-Methods"), ==, "POST, OPTIONS");
-  g_assert_cmpstr (header (r, "Access-Control-Allow-Headers"), ==, "Content-Type");
+  g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==,
+      "http://127.0.0.1:8080");
+  g_assert_cmpstr (header (r, "Access-Control-Allow-Methods"), ==,
+      "POST, OPTIONS");
+  g_assert_cmpstr (header (r, "Access-Control-Allow-Headers"), ==,
+      "Content-Type");
   g_assert_cmpstr (header (r, "Access-Control-Max-Age"), ==, "600");
   g_assert_cmpstr (header (r, "Vary"), ==, "Origin");
   g_assert_null (header (r, "Access-Control-Allow-Private-Network"));
@@ -232,7 +244,8 @@ static void test_policy_preflight ()
   EndpointRequest pna = request ("OPTIONS", "http://127.0.0.1:8080");
   pna.private_network = true;
   r = policy.decide (pna);
-  g_assert_cmpstr (header (r, "Access-Control-Allow-Private-Network"), ==, "true");
+  g_assert_cmpstr (header (r, "Access-Control-Allow-Private-Network"), ==,
+      "true");
 
   r = policy.decide (request ("OPTIONS", "http://evil.example"));
   g_assert_true (r.outcome == EndpointOutcome::RefusedOrigin);
@@ -240,7 +253,8 @@ static void test_policy_preflight ()
   g_assert_null (header (r, "Access-Control-Allow-Origin"));
   g_assert_null (header (r, "Access-Control-Allow-Methods"));
   pna.origin = "http://evil.example";
-  g_assert_null (header (policy.decide (pna), "Access-Control-Allow-Private-Network"));
+  g_assert_null (
+      header (policy.decide (pna), "Access-Control-Allow-Private-Network"));
 
   /* Preflights (many) and refused requests take no token: the one POST
    * allowed a minute is still there. */
@@ -248,7 +262,8 @@ static void test_policy_preflight ()
     policy.decide (request ("OPTIONS", "http://127.0.0.1:8080"));
     policy.decide (request ("POST", "http://evil.example"));
   }
-  g_assert_true (policy.decide (request ("POST", "http://127.0.0.1:8080")).outcome ==
+  g_assert_true (
+      policy.decide (request ("POST", "http://127.0.0.1:8080")).outcome ==
       EndpointOutcome::Mint);
 }
 
@@ -258,25 +273,30 @@ static void test_policy_rate_limit ()
   policy.set_allowed_origins ("http://127.0.0.1:8080");
   policy.set_rate_limit (2);
   const char *page = "http://127.0.0.1:8080";
-  g_assert_true (policy.decide (request ("POST", page)).outcome == EndpointOutcome::Mint);
-  g_assert_true (policy.decide (request ("POST", nullptr)).outcome == EndpointOutcome::Mint);
+  g_assert_true (
+      policy.decide (request ("POST", page)).outcome == EndpointOutcome::Mint);
+  g_assert_true (policy.decide (request ("POST", nullptr)).outcome ==
+      EndpointOutcome::Mint);
   EndpointReply r = policy.decide (request ("POST", page));
   g_assert_true (r.outcome == EndpointOutcome::RateLimited);
   g_assert_cmpuint (r.status, ==, 429);
   g_assert_cmpstr (header (r, "Retry-After"), ==, "30");
   /* The page may read the 429 and its Retry-After. */
   g_assert_cmpstr (header (r, "Access-Control-Allow-Origin"), ==, page);
-  g_assert_cmpstr (header (r, "Access-Control-Expose-Headers"), ==, "Retry-After");
+  g_assert_cmpstr (header (r, "Access-Control-Expose-Headers"), ==,
+      "Retry-After");
   g_assert_nonnull (strstr (r.body.c_str (), "rate_limited"));
   /* Per address. */
   g_assert_true (policy.decide (request ("POST", page, "127.0.0.2")).outcome ==
       EndpointOutcome::Mint);
   /* 30 s later one more. */
-  g_assert_true (policy.decide (request ("POST", page, "127.0.0.1",
-          30 * G_USEC_PER_SEC)).outcome == EndpointOutcome::Mint);
+  g_assert_true (
+      policy.decide (request ("POST", page, "127.0.0.1", 30 * G_USEC_PER_SEC))
+          .outcome == EndpointOutcome::Mint);
   policy.set_rate_limit (0);
   for (int i = 0; i < 100; i++)
-    g_assert_true (policy.decide (request ("POST", page)).outcome == EndpointOutcome::Mint);
+    g_assert_true (policy.decide (request ("POST", page)).outcome ==
+        EndpointOutcome::Mint);
 }
 
 static void test_policy_routes ()
@@ -300,14 +320,17 @@ static void test_replies ()
 {
   SecretPolicy policy;
   policy.set_allowed_origins ("http://127.0.0.1:8080");
-  EndpointReply decision = policy.decide (request ("POST", "http://127.0.0.1:8080"));
-  EndpointReply ok = SecretPolicy::minted (decision, "ek_0123456789abcdef", 1700000000);
+  EndpointReply decision = policy.decide (
+      request ("POST", "http://127.0.0.1:8080"));
+  EndpointReply ok = SecretPolicy::minted (decision, "ek_0123456789abcdef",
+      1700000000);
   g_assert_cmpuint (ok.status, ==, 200);
   g_assert_cmpstr (ok.content_type.c_str (), ==, "application/json");
   g_assert_cmpstr (ok.body.c_str (), ==,
       "{\"value\":\"ek_0123456789abcdef\",\"expires_at\":1700000000}");
   g_assert_cmpstr (header (ok, "Cache-Control"), ==, "no-store");
-  g_assert_cmpstr (header (ok, "Access-Control-Allow-Origin"), ==, "http://127.0.0.1:8080");
+  g_assert_cmpstr (header (ok, "Access-Control-Allow-Origin"), ==,
+      "http://127.0.0.1:8080");
 
   EndpointReply bad = SecretPolicy::mint_failed (decision, -1);
   g_assert_cmpuint (bad.status, ==, 502);
@@ -316,7 +339,8 @@ static void test_replies ()
   EndpointReply busy = SecretPolicy::mint_failed (decision, 7);
   g_assert_cmpuint (busy.status, ==, 503);
   g_assert_cmpstr (header (busy, "Retry-After"), ==, "7");
-  g_assert_cmpstr (header (busy, "Access-Control-Allow-Origin"), ==, "http://127.0.0.1:8080");
+  g_assert_cmpstr (header (busy, "Access-Control-Allow-Origin"), ==,
+      "http://127.0.0.1:8080");
   EndpointReply soon = SecretPolicy::mint_failed (decision, 0);
   g_assert_cmpstr (header (soon, "Retry-After"), ==, "1");
 }
@@ -326,7 +350,7 @@ static void test_replies ()
 static const char *const kKey = "sk-unit-PERMANENT-KEY-0f3a9c";
 
 /* The service's client_secrets, in this process: answers at once, or
- * never (hang), and notes the Authorization it got. */
+ * never (hang), and notes the Authorization and User-Agent it got. */
 struct FakeService {
   rt::Worker worker { "fake-service" };
   SoupServer *soup = nullptr;
@@ -334,13 +358,16 @@ struct FakeService {
   std::atomic<bool> hang { false };
   std::atomic<int> mints { 0 };
   std::atomic<int> good_auth { 0 };
-  std::vector<SoupServerMessage *> held;  /* worker only */
+  std::mutex lock;
+  std::string user_agent;                /* the last request's, under lock */
+  std::vector<SoupServerMessage *> held; /* worker only */
 
   FakeService ()
   {
     worker.run_sync ([this] {
       soup = soup_server_new (nullptr, nullptr);
-      soup_server_add_handler (soup, "/v1/realtime/client_secrets",
+      soup_server_add_handler (
+          soup, "/v1/realtime/client_secrets",
           [] (SoupServer *, SoupServerMessage *msg, const char *, GHashTable *,
               gpointer data) {
             auto *self = static_cast<FakeService *> (data);
@@ -349,23 +376,31 @@ struct FakeService {
                 soup_server_message_get_request_headers (msg), "Authorization");
             if (auth && std::string (auth) == std::string ("Bearer ") + kKey)
               self->good_auth++;
+            const char *agent = soup_message_headers_get_one (
+                soup_server_message_get_request_headers (msg), "User-Agent");
+            {
+              std::lock_guard<std::mutex> hold (self->lock);
+              self->user_agent = agent ? agent : "";
+            }
             if (self->hang) {
               soup_server_message_pause (msg);
               self->held.push_back (SOUP_SERVER_MESSAGE (g_object_ref (msg)));
               return;
             }
             const char *body = "{\"value\":\"ek_unit0123456789abcdef\","
-                "\"expires_at\":1800000000,\"session\":{}}";
+                               "\"expires_at\":1800000000,\"session\":{}}";
             soup_server_message_set_status (msg, 200, nullptr);
             soup_server_message_set_response (msg, "application/json",
                 SOUP_MEMORY_COPY, body, strlen (body));
-          }, this, nullptr);
+          },
+          this, nullptr);
       /* (listen_local() and get_uris() leak an address in libsoup 3.2.) */
-      GInetAddress *loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      GInetAddress *loopback = g_inet_address_new_loopback (
+          G_SOCKET_FAMILY_IPV4);
       GSocketAddress *address = g_inet_socket_address_new (loopback, 0);
       g_object_unref (loopback);
       g_assert_true (soup_server_listen (soup, address,
-              (SoupServerListenOptions) 0, nullptr));
+          (SoupServerListenOptions) 0, nullptr));
       g_object_unref (address);
       GSList *listeners = soup_server_get_listeners (soup);
       GSocketAddress *local = g_socket_get_local_address (
@@ -384,7 +419,10 @@ struct FakeService {
       g_object_unref (soup);
     });
   }
-  std::string base () const { return "http://127.0.0.1:" + std::to_string (port); }
+  std::string base () const
+  {
+    return "http://127.0.0.1:" + std::to_string (port);
+  }
 };
 
 static std::shared_ptr<rt::SecretMinter> minter_for (const FakeService &service)
@@ -409,7 +447,7 @@ static Reply send (int port, const char *origin, const char *method = "POST",
     SoupSession *shared = nullptr)
 {
   SoupSession *session = shared ? SOUP_SESSION (g_object_ref (shared)) :
-      soup_session_new ();
+                                  soup_session_new ();
   std::string url = "http://127.0.0.1:" + std::to_string (port) +
       SecretPolicy::kPath;
   SoupMessage *msg = soup_message_new (method, url.c_str ());
@@ -427,7 +465,8 @@ static Reply send (int port, const char *origin, const char *method = "POST",
   }
   SoupMessageHeadersIter iter;
   const char *name, *value;
-  soup_message_headers_iter_init (&iter, soup_message_get_response_headers (msg));
+  soup_message_headers_iter_init (&iter,
+      soup_message_get_response_headers (msg));
   while (soup_message_headers_iter_next (&iter, &name, &value))
     r.all_headers += std::string (name) + ": " + value + "\n";
   g_object_unref (msg);
@@ -444,15 +483,15 @@ static Reply post (int port, const char *origin)
 static GSocketConnection *send_raw (int port)
 {
   GSocketClient *client = g_socket_client_new ();
-  GSocketConnection *conn = g_socket_client_connect_to_host (client, "127.0.0.1",
-      (guint16) port, nullptr, nullptr);
+  GSocketConnection *conn = g_socket_client_connect_to_host (client,
+      "127.0.0.1", (guint16) port, nullptr, nullptr);
   g_object_unref (client);
   g_assert_nonnull (conn);
   const char *req = "POST /api/generate-client-secret HTTP/1.1\r\n"
-      "Host: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
+                    "Host: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
   g_assert_true (g_output_stream_write_all (out, req, strlen (req), nullptr,
-          nullptr, nullptr));
+      nullptr, nullptr));
   return conn;
 }
 
@@ -482,9 +521,15 @@ static void test_endpoint_serves ()
   g_assert_cmpstr (r.body.c_str (), ==,
       "{\"value\":\"ek_unit0123456789abcdef\",\"expires_at\":1800000000}");
   g_assert_nonnull (strstr (r.all_headers.c_str (),
-          "Access-Control-Allow-Origin: http://127.0.0.1:8080"));
+      "Access-Control-Allow-Origin: http://127.0.0.1:8080"));
   g_assert_nonnull (strstr (r.all_headers.c_str (), "Cache-Control: no-store"));
   g_assert_cmpint (service.good_auth, ==, 1);
+  {
+    /* The project's name and meson's version of it. */
+    std::lock_guard<std::mutex> hold (service.lock);
+    g_assert_cmpstr (service.user_agent.c_str (), ==,
+        "gst-openai-realtime/" PROJECT_VERSION);
+  }
 
   /* A preflight, then the POST on the same connection, as browsers do. */
   SoupSession *session = soup_session_new ();
@@ -492,7 +537,7 @@ static void test_endpoint_serves ()
   g_assert_cmpuint (r.status, ==, 200);
   g_assert_nonnull (strstr (r.all_headers.c_str (), "Content-Length: 0"));
   g_assert_nonnull (strstr (r.all_headers.c_str (),
-          "Access-Control-Allow-Methods: POST, OPTIONS"));
+      "Access-Control-Allow-Methods: POST, OPTIONS"));
   r = send (port, "http://127.0.0.1:8080", "POST", session);
   g_assert_cmpuint (r.status, ==, 200);
   g_object_unref (session);
@@ -500,7 +545,8 @@ static void test_endpoint_serves ()
 
   r = post (port, "http://evil.example");
   g_assert_cmpuint (r.status, ==, 403);
-  g_assert_null (strstr (r.all_headers.c_str (), "Access-Control-Allow-Origin"));
+  g_assert_null (
+      strstr (r.all_headers.c_str (), "Access-Control-Allow-Origin"));
   g_assert_cmpint (service.mints, ==, 2);
 
   g_assert_cmpuint (post (port, nullptr).status, ==, 200);
@@ -528,7 +574,8 @@ static void test_endpoint_service_down ()
   /* A refused connection: 502, and nothing of the service in the reply. */
   auto minter = std::make_shared<rt::SecretMinter> ();
   GSocketListener *probe = g_socket_listener_new ();
-  guint16 closed_port = g_socket_listener_add_any_inet_port (probe, nullptr, nullptr);
+  guint16 closed_port = g_socket_listener_add_any_inet_port (probe, nullptr,
+      nullptr);
   g_socket_listener_close (probe);
   g_object_unref (probe);
   minter->configure ([&] (rt::SecretMinter::Settings &s) {
@@ -556,6 +603,9 @@ static void test_endpoint_bad_address ()
   /* A port in use. */
   g_assert_false (endpoint.start ("127.0.0.1", service.port, &error));
   g_assert_nonnull (strstr (error.c_str (), "cannot listen"));
+  const std::string taken = "port " + std::to_string (service.port) +
+      " is taken";
+  g_assert_nonnull (strstr (error.c_str (), taken.c_str ()));
   g_assert_cmpint (endpoint.port (), ==, 0);
 }
 
@@ -600,12 +650,14 @@ int main (int argc, char **argv)
   g_test_add_func ("/secret-endpoint/rate-limiter", test_rate_limiter);
   g_test_add_func ("/secret-endpoint/policy-origins", test_policy_origins);
   g_test_add_func ("/secret-endpoint/policy-preflight", test_policy_preflight);
-  g_test_add_func ("/secret-endpoint/policy-rate-limit", test_policy_rate_limit);
+  g_test_add_func ("/secret-endpoint/policy-rate-limit",
+      test_policy_rate_limit);
   g_test_add_func ("/secret-endpoint/policy-routes", test_policy_routes);
   g_test_add_func ("/secret-endpoint/replies", test_replies);
   g_test_add_func ("/secret-endpoint/serves", test_endpoint_serves);
   g_test_add_func ("/secret-endpoint/service-down", test_endpoint_service_down);
   g_test_add_func ("/secret-endpoint/bad-address", test_endpoint_bad_address);
-  g_test_add_func ("/secret-endpoint/stop-in-flight", test_endpoint_stop_in_flight);
+  g_test_add_func ("/secret-endpoint/stop-in-flight",
+      test_endpoint_stop_in_flight);
   return g_test_run ();
 }

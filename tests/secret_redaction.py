@@ -1,14 +1,17 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The permanent key appears nowhere: not in a GST_DEBUG=*:9 log of a whole
 call, not in `gst-launch-1.0 -v -m` output (property notifications and every
-bus message), not in dot files, not in what the provider's HTTP endpoint
+bus message), not in dot files (the application's, and those of each call's
+own pipeline, which are dumped beside them), not in what the provider's HTTP endpoint
 for web pages answers (replies and headers, granted or refused).
 
-Two real calls are made against the local server: gst-launch-1.0 with the key
-in OPENAI_API_KEY (on a command line a key is visible to `ps`, and GStreamer
-core logs the pipeline description before any plugin is loaded, so the
-environment is the way to give it there), and an application that sets the
-api-key property. Each pipeline is stopped once the server has seen its
+Three real calls are made against the local server: gst-launch-1.0 with the
+key in OPENAI_API_KEY (on a command line a key is visible to `ps`, and
+GStreamer core logs the pipeline description before any plugin is loaded, so
+the environment is the way to give it there), an application that sets the
+api-key property, and gst-launch-1.0 with the key in a file
+(OPENAI_API_KEY_FILE). Each pipeline is stopped once the server has seen its
 session.update, and the test checks that the calls really happened before
 trusting the absence."""
 import json
@@ -49,13 +52,51 @@ def ask_secret(port, method="POST", origin=None):
         return e.code, str(e.headers) + e.read().decode()
 
 
+START = time.monotonic()
+
+
+def say(what):
+    """Progress with the time since the start: a test killed at its bound
+    still shows how far it got."""
+    print("[%5.1f s] %s" % (time.monotonic() - START, what), flush=True)
+
+
+class Tail:
+    """Watches a file for patterns, reading only what it gained since the
+    last look: the output of a sanitized GST_DEBUG=*:9 run grows by hundreds
+    of megabytes, too much to read again at every poll."""
+
+    def __init__(self, path, patterns):
+        self.path, self.patterns, self.found = path, patterns, {}
+        self.at, self.rest = os.path.getsize(path), ""
+
+    def look(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.at)
+            # At most 8 MiB a look: a writer that outpaces the reader must
+            # not keep one look from ever reaching the end.
+            new = f.read(8 << 20).decode("utf-8", "replace")
+            self.at = f.tell()
+        # Whole lines only: a match is never cut by a read.
+        text = self.rest + new
+        cut = text.rfind("\n") + 1
+        text, self.rest = text[:cut], text[cut:]
+        for name, pattern in self.patterns.items():
+            if name not in self.found:
+                m = re.search(pattern, text)
+                if m:
+                    self.found[name] = m
+        return self.found
+
+
 def wait_for(pred, timeout):
     """Polls pred() until it holds; the bound turns a hang into a failure."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():
             return True
-        time.sleep(0.05)
+        # Some predicates read megabytes of GST_DEBUG output: not too often.
+        time.sleep(0.2)
     return False
 
 
@@ -98,32 +139,42 @@ try:
                       "openairealtimesrc", "!", "fakesink", "silent=false"]
         app_env = dict(env, OPENAI_API_KEY="", KEY_FOR_PROPERTY=key, API_BASE=base)
         app_cmd = [sys.executable, "-c", APP]
+        # The key in a file, as systemd's LoadCredential= gives it.
+        key_file = os.path.join(tmp, "openai-key")
+        with open(key_file, "w") as f:
+            f.write(key + "\n")
+        file_env = dict(env, OPENAI_API_KEY="", OPENAI_API_KEY_FILE=key_file)
+        file_cmd = [a for a in launch_cmd if not a.startswith(("http-port", "allowed-origins"))]
         replies = []
-        for n, (cmd, cmd_env) in enumerate(((launch_cmd, env), (app_cmd, app_env))):
+        for n, (cmd, cmd_env) in enumerate(((launch_cmd, env), (app_cmd, app_env),
+                                            (file_cmd, file_env))):
             with open(out_path, "a") as out:
                 proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                         env=cmd_env)
+                tail = Tail(out_path, {"event": r"openai-realtime-event",
+                                       "port": r"http-bound-port = ([1-9]\d*)"})
 
                 def call_up():
                     calls = control_log(base)["calls"]
                     if len(calls) <= n or not any(
                             e.get("type") == "session.update" for e in calls[n]["events"]):
                         return False
-                    if n > 0:
+                    if n == 1:
                         return True
                     # gst-launch prints -m messages from its main loop, which
                     # can lag behind the call: stop it only once one is out.
-                    with open(out_path, errors="replace") as f:
-                        return "openai-realtime-event" in f.read()
+                    return "event" in tail.look()
 
-                if not wait_for(call_up, 30):
+                say("%s started" % os.path.basename(cmd[0]))
+                up = wait_for(call_up, 30)
+                say("call %d %s" % (n, "up" if up else "never came up"))
+                if not up:
                     failures.append("call %d never reached session.update" % n)
-                if n == 0:
+                if n == 0 and up:
                     # The endpoint's port, from -v's property notification.
                     def bound_port():
-                        with open(out_path, errors="replace") as f:
-                            m = re.search(r"http-bound-port = (\d+)", f.read())
-                        return int(m.group(1)) if m and m.group(1) != "0" else None
+                        m = tail.look().get("port")
+                        return int(m.group(1)) if m else None
                     if not wait_for(bound_port, 10):
                         failures.append("the provider's endpoint did not start")
                     else:
@@ -139,16 +190,18 @@ try:
                                                 (method, origin, status, want))
                         if '"value":"ek_' not in replies[0]:
                             failures.append("no secret in the endpoint's reply")
+                        say("endpoint checked")
                 proc.send_signal(signal.SIGINT)
                 try:
                     proc.wait(timeout=30)
+                    say("%s stopped" % os.path.basename(cmd[0]))
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     failures.append("%s did not stop" % cmd[0])
 
         calls = control_log(base)["calls"]
-        if len(calls) != 2 or not all(c["hangup"] for c in calls):
-            failures.append("expected two calls, both hung up: %s" %
+        if len(calls) != 3 or not all(c["hangup"] for c in calls):
+            failures.append("expected three calls, all hung up: %s" %
                             [(c["state"], c["hangup"]) for c in calls])
 
         with open(out_path, errors="replace") as f:
@@ -176,6 +229,19 @@ try:
             with open(os.path.join(tmp, name), errors="replace") as f:
                 if key[8:] in f.read():
                     failures.append("the key is in " + name)
+        # Each call's own pipeline is dumped beside the application's.
+        peers = [n for n in dots if "realtime-call-" in n and n.endswith(".connected.dot")]
+        if len(peers) < 3:
+            failures.append("expected a dot file of each call's pipeline once connected: %s" %
+                            sorted(dots))
+        # And once the agent's audio comes: the receiving branch is there.
+        if not any("realtime-call-" in n and n.endswith(".receiving.dot") for n in dots):
+            failures.append("no dot file of a call's pipeline receiving audio: %s" %
+                            sorted(dots))
+        for name in peers:
+            with open(os.path.join(tmp, name), errors="replace") as f:
+                if "GstWebRTCBin" not in f.read():
+                    failures.append(name + " does not show the call's webrtcbin")
         print("%d bytes of output, %d dot files, %d endpoint replies checked" %
               (len(text), len(dots), len(replies)))
 finally:

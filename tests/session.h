@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A user pipeline around the elements, against the local realtime server:
  * everything it reports is recorded for the assertions of the call tests. */
 #pragma once
@@ -40,11 +41,27 @@ inline void ignore_known_gstreamer_warnings ()
       nullptr, nullptr, nullptr);
 }
 
+namespace test {
+
+/* A count from the environment (a soak's length), or the fallback. */
+inline unsigned env_uint (const char *name, unsigned fallback)
+{
+  const char *v = g_getenv (name);
+  return v && *v ? (unsigned) g_ascii_strtoull (v, nullptr, 10) : fallback;
+}
+
+}  // namespace test
+
 /* Fixtures: one server for a whole suite, stopped with it. */
-inline void local_server_up ()
+inline void local_server_up_with (const std::string &args)
 {
   ignore_known_gstreamer_warnings ();
-  fail_unless (server.start (), "the local realtime server did not start");
+  fail_unless (server.start (args), "the local realtime server did not start");
+}
+
+inline void local_server_up ()
+{
+  local_server_up_with ("");
 }
 
 inline void local_server_down ()
@@ -61,32 +78,44 @@ struct Session {
 
   std::mutex m;
   std::condition_variable cv;
-  std::vector<std::string> signalled;  /* server-event types, in order */
+  std::vector<std::string> signalled; /* server-event types, in order */
   std::vector<std::string> signalled_json;
-  std::vector<std::string> posted;     /* element message types */
-  std::vector<std::string> errors;     /* error message texts */
-  std::vector<std::string> warnings;   /* warning message texts */
-  std::vector<std::string> messages;   /* names of every element message */
-  std::vector<size_t> event_at;        /* audio.size () when each event came */
-  std::vector<int16_t> audio;          /* what the src gave, 48 kHz mono */
+  std::vector<std::string> posted;   /* element message types */
+  std::vector<std::string> errors;   /* error message texts */
+  std::vector<std::string> warnings; /* warning message texts */
+  std::vector<std::string> messages; /* names of every element message */
+  std::vector<size_t> event_at;      /* audio.size () when each event came */
+  std::vector<int16_t> audio;        /* what the src gave, 48 kHz mono */
   struct Change {
     std::string state, reason, category;
     guint attempt;
     gint64 at_us;
   };
-  std::vector<Change> changes;         /* openai-realtime-connection messages */
+  std::vector<Change> changes; /* openai-realtime-connection messages */
 
   /* call_props go on both the sink and the src: whichever starts the call
    * configures it. */
   explicit Session (const std::string &provider_props,
-      const std::string &input = "audiotestsrc is-live=true freq=440 volume=0.5",
+      const std::string &input =
+          "audiotestsrc is-live=true freq=440 volume=0.5",
       const std::string &src_props = "", const std::string &call_props = "",
       const std::string &extra = "")
   {
-    std::string desc = "ephemeraltokenprovider name=p api-base=" + server.base +
-        " " + provider_props + " " + input + " ! openairealtimesink name=sink " +
+    build ("ephemeraltokenprovider name=p api-base=" + server.base + " " +
+        provider_props + " " + input + " ! openairealtimesink name=sink " +
         call_props + " openairealtimesrc name=src " + src_props + " " +
-        call_props + " ! appsink name=out sync=false " + extra;
+        call_props + " ! appsink name=out sync=false " + extra);
+  }
+
+  /* A pipeline described whole (one whose audio takes other paths): it
+   * names its elements src, sink and out (an appsink) as the one above. */
+  struct Whole {
+    std::string description;
+  };
+  explicit Session (const Whole &whole) { build (whole.description); }
+
+  void build (const std::string &desc)
+  {
     GError *error = nullptr;
     pipeline = gst_parse_launch (desc.c_str (), &error);
     SESSION_REQUIRE (pipeline != nullptr, "%s", error ? error->message : "");
@@ -158,22 +187,22 @@ struct Session {
       self->warnings.emplace_back (err->message);
       g_error_free (err);
     } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
-      self->messages.emplace_back (gst_structure_get_name (
-              gst_message_get_structure (msg)));
+      self->messages.emplace_back (
+          gst_structure_get_name (gst_message_get_structure (msg)));
     }
     if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
         gst_message_has_name (msg, "openai-realtime-event")) {
-      self->posted.emplace_back (gst_structure_get_string (
-              gst_message_get_structure (msg), "type"));
+      self->posted.emplace_back (
+          gst_structure_get_string (gst_message_get_structure (msg), "type"));
     } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
         gst_message_has_name (msg, "openai-realtime-connection")) {
       const GstStructure *st = gst_message_get_structure (msg);
       Change c;
       gint state = 0;
-      gst_structure_get_enum (st, "state", g_type_from_name (
-              "GstOpenAIRealtimeConnectionState"), &state);
-      GEnumClass *ec = G_ENUM_CLASS (g_type_class_ref (g_type_from_name (
-                  "GstOpenAIRealtimeConnectionState")));
+      gst_structure_get_enum (st, "state",
+          g_type_from_name ("GstOpenAIRealtimeConnectionState"), &state);
+      GEnumClass *ec = G_ENUM_CLASS (g_type_class_ref (
+          g_type_from_name ("GstOpenAIRealtimeConnectionState")));
       c.state = g_enum_get_value (ec, state)->value_nick;
       g_type_class_unref (ec);
       gst_structure_get_uint (st, "attempt", &c.attempt);
@@ -190,24 +219,28 @@ struct Session {
   /* Waits until pred() holds (under the lock); false on timeout. Bounds
    * stretch with CK_TIMEOUT_MULTIPLIER, as check's own test timeouts do
    * (valgrind runs everything tens of times slower). */
-  template <typename Pred> bool wait (Pred pred, std::chrono::milliseconds t = 10s)
+  template <typename Pred>
+  bool wait (Pred pred, std::chrono::milliseconds t = 10s)
   {
     static const double factor = [] {
       const char *v = g_getenv ("CK_TIMEOUT_MULTIPLIER");
       double f = v ? g_ascii_strtod (v, nullptr) : 1.0;
       return f >= 1.0 ? f : 1.0;
-    } ();
+    }();
     std::unique_lock<std::mutex> l (m);
-    return cv.wait_for (l, std::chrono::duration_cast<std::chrono::milliseconds> (
-            t * factor), pred);
+    return cv.wait_for (l,
+        std::chrono::duration_cast<std::chrono::milliseconds> (t * factor),
+        pred);
   }
 
   bool wait_event (const std::string &type, std::chrono::milliseconds t = 10s)
   {
-    return wait ([&] {
-      return std::find (signalled.begin (), signalled.end (), type) !=
-          signalled.end ();
-    }, t);
+    return wait (
+        [&] {
+          return std::find (signalled.begin (), signalled.end (), type) !=
+              signalled.end ();
+        },
+        t);
   }
 
   size_t count_event (const std::string &type)
@@ -228,6 +261,17 @@ struct Session {
     return wait ([&] { return audio.size () >= from + n; }, t);
   }
 
+  /* The server events so far, their types in order (for failure
+   * messages). */
+  std::string event_types ()
+  {
+    std::lock_guard<std::mutex> l (m);
+    std::string out;
+    for (const auto &t : signalled)
+      out += (out.empty () ? "" : " ") + t;
+    return out;
+  }
+
   /* The connection messages so far as "state/attempt[/category] ...". */
   std::string transitions ()
   {
@@ -235,14 +279,15 @@ struct Session {
     std::string out;
     for (auto &c : changes)
       out += (out.empty () ? "" : " ") + c.state + "/" +
-          std::to_string (c.attempt) + (c.category.empty () ? "" : "/" + c.category);
+          std::to_string (c.attempt) +
+          (c.category.empty () ? "" : "/" + c.category);
     return out;
   }
 
   bool send (const char *json)
   {
     gboolean ok = FALSE;
-    g_signal_emit_by_name (src, "send-event", json, &ok);
+    g_signal_emit_by_name (src, "send-client-event", json, &ok);
     return ok;
   }
 };
@@ -250,36 +295,40 @@ struct Session {
 /* The echo of the 440 Hz input, heard after a stretch of silence that
  * starts at or after sample from: the silence proves the earlier call's
  * audio is gone, the tone that the new call carries it again. */
-inline bool echo_back (Session &s, size_t from, std::chrono::milliseconds t = 10s)
+inline bool echo_back (Session &s, size_t from,
+    std::chrono::milliseconds t = 10s)
 {
   /* Windows already judged are not judged again: the predicate runs on
    * every buffer that arrives. */
   long at = -1;
   size_t next = 0;
-  return s.wait ([&] {
-    if (at < 0) {
-      long quiet = -1;
-      for (size_t i = from; i + 2400 <= s.audio.size (); i += 480)
-        if (test::rms (s.audio, i, 2400) < 0.005) {
-          quiet = (long) i;
-          break;
+  return s.wait (
+      [&] {
+        if (at < 0) {
+          long quiet = -1;
+          for (size_t i = from; i + 2400 <= s.audio.size (); i += 480)
+            if (test::rms (s.audio, i, 2400) < 0.005) {
+              quiet = (long) i;
+              break;
+            }
+          if (quiet < 0)
+            return false;
+          at = test::first_loud_window (s.audio, quiet, 4800, 0.05);
+          if (at < 0)
+            return false;
+          next = size_t (at);
         }
-      if (quiet < 0)
-        return false;
-      at = test::first_loud_window (s.audio, quiet, 4800, 0.05);
-      if (at < 0)
-        return false;
-      next = size_t (at);
-    }
-    /* Any 200 ms of the tone from its onset on: a loaded machine can put a
+        /* Any 200 ms of the tone from its onset on: a loaded machine can put a
      * gap into the first window (a jitter buffer filling), and the echo is
      * no less there for it. */
-    for (; next + 9600 <= s.audio.size (); next += 4800)
-      if (test::rms (s.audio, next, 9600) > 0.05 &&
-          std::abs (test::dominant_frequency (s.audio, next, 9600) - 440) < 15)
-        return true;
-    return false;
-  }, t);
+        for (; next + 9600 <= s.audio.size (); next += 4800)
+          if (test::rms (s.audio, next, 9600) > 0.05 &&
+              std::abs (test::dominant_frequency (s.audio, next, 9600) - 440) <
+                  15)
+            return true;
+        return false;
+      },
+      t);
 }
 
 inline bool echo_heard (Session &s)
@@ -310,6 +359,27 @@ inline void expect_no_error (Session &s)
       s.errors.empty () ? "" : s.errors[0].c_str ());
 }
 
+/* The provider's properties for the local server's key. */
+inline std::string key ()
+{
+  return "api-key=" + server.api_key;
+}
+
+/* An action signal that takes nothing and returns a boolean. */
+inline bool emit_bool (GstElement *e, const char *signal)
+{
+  gboolean ok = FALSE;
+  g_signal_emit_by_name (e, signal, &ok);
+  return ok;
+}
+
+inline bool send_text (GstElement *e, const char *text, bool respond)
+{
+  gboolean ok = FALSE;
+  g_signal_emit_by_name (e, "send-text", text, (gboolean) respond, &ok);
+  return ok;
+}
+
 inline guint64 uint64_prop (GstElement *e, const char *name)
 {
   guint64 v = 0;
@@ -331,7 +401,8 @@ inline void validate_client_events (JsonNode *log)
   fail_unless (fd >= 0);
   GString *lines = g_string_new (nullptr);
   int n = 0;
-  JsonArray *calls = json_object_get_array_member (json_node_get_object (log), "calls");
+  JsonArray *calls = json_object_get_array_member (json_node_get_object (log),
+      "calls");
   for (guint i = 0; i < json_array_get_length (calls); i++) {
     JsonArray *events = json_object_get_array_member (
         json_array_get_object_element (calls, i), "events");
@@ -352,8 +423,8 @@ inline void validate_client_events (JsonNode *log)
   /* The validator is Python: the sanitizer runtime preloaded for the
    * plugin's sake is not for it. */
   gchar **envp = g_environ_unsetenv (g_get_environ (), "LD_PRELOAD");
-  fail_unless (g_spawn_sync (nullptr, (gchar **) argv, envp,
-          G_SPAWN_DEFAULT, nullptr, nullptr, &out, nullptr, &status, nullptr));
+  fail_unless (g_spawn_sync (nullptr, (gchar **) argv, envp, G_SPAWN_DEFAULT,
+      nullptr, nullptr, &out, nullptr, &status, nullptr));
   g_strfreev (envp);
   fail_unless (g_spawn_check_wait_status (status, nullptr),
       "client events do not match the service's shapes:\n%s", out);
@@ -364,8 +435,8 @@ inline void validate_client_events (JsonNode *log)
 
 inline JsonObject *only_call (JsonNode *log)
 {
-  JsonArray *calls = json_object_get_array_member (json_node_get_object (log), "calls");
+  JsonArray *calls = json_object_get_array_member (json_node_get_object (log),
+      "calls");
   fail_unless_equals_int (json_array_get_length (calls), 1);
   return json_array_get_object_element (calls, 0);
 }
-

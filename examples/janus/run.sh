@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Many listeners through Janus: a GStreamer pipeline sends Opus RTP to the
 # Janus streaming plugin, and every page that opens listen.html hears it.
 #
@@ -6,33 +7,35 @@
 #   examples/janus/run.sh --agent          the voice of a realtime agent instead
 #   examples/janus/run.sh --duration 60    stop after 60 s
 #
-# Then open http://127.0.0.1:8000/listen.html and press Listen.
+# Then open the listen.html URL it prints and press Listen.
 #
 # Options (or environment):
 #   --agent       (JANUS_AGENT=1) openairealtimesrc's audio goes to Janus; the
 #                 user's audio comes from AGENT_INPUT (default autoaudiosrc).
 #                 With OPENAI_API_KEY set it talks to the OpenAI Realtime
 #                 service, without it to the local realtime server
-#                 (build/tools/realtime-server/realtime-server)
+#                 (build/tools/realtime-server/gst-openai-realtime-server)
 #   --duration S  (JANUS_DURATION) stop after S seconds (default: never)
-#   PAGE_PORT     port of the page server on 127.0.0.1 (default 8000)
+#   PAGE_PORT     port of the page server on 127.0.0.1 (default: a free one)
 #   JANUS         the janus program (default: janus on PATH)
 #
 # Janus runs with the configuration in this folder (janus -F): HTTP API on
 # 127.0.0.1:8488, the mountpoint's RTP on 127.0.0.1:5402; nothing under
-# /etc/janus is read. Everything started here is stopped on exit.
+# /etc/janus is read; if the API's port is taken, it says so and stops.
+# Everything started here is stopped on exit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../ports.sh"
 agent=${JANUS_AGENT:-0}
 duration=${JANUS_DURATION:-}
-page_port=${PAGE_PORT:-8000}
+page_port=${PAGE_PORT:-}
 janus=${JANUS:-janus}
 # These two must match janus.transport.http.jcfg and janus.plugin.streaming.jcfg.
 api_url=http://127.0.0.1:8488/janus
 rtp_port=5402
 
-usage() { sed -n '2,23s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '3,25s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --agent) agent=1 ;;
@@ -50,6 +53,10 @@ for prog in "$janus" gst-launch-1.0 python3 curl; do
     exit 1
   fi
 done
+
+# Before anything starts: Janus's API port is in its configuration.
+need_port run.sh 8488 "Janus's HTTP API needs it (janus.transport.http.jcfg)"
+if [ -n "$page_port" ]; then need_port run.sh "$page_port" "$(or_option PAGE_PORT)"; else page_port=$(free_port); fi
 
 pids=()
 cleanup() {

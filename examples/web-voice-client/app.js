@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The page around VoiceClient: settings, buttons, state, level meter, events.
 // ?secret=URL and ?calls=URL in the page's address override the defaults.
 'use strict';

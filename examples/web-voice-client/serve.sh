@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The web voice client, ready to open in a browser on this machine.
 #
-#   examples/web-voice-client/serve.sh        then open http://127.0.0.1:8080/
+#   examples/web-voice-client/serve.sh        then open the URL it prints
 #
-# Starts, until Ctrl-C:
-#   - the local realtime server on 127.0.0.1:8765 (unless OPENAI_API_KEY is
-#     set: the page then calls the OpenAI Realtime service);
+# Starts, until Ctrl-C, each on a free port of 127.0.0.1 unless told which:
+#   - the local realtime server (unless OPENAI_API_KEY is set: the page then
+#     calls the OpenAI Realtime service);
 #   - gst-launch-1.0 with ephemeraltokenprovider serving client secrets at
-#     http://127.0.0.1:8788/api/generate-client-secret to this page only
-#     (allowed-origins), at most 10 a minute;
-#   - a static server for the page on 127.0.0.1:8080 (python3 -m http.server).
+#     /api/generate-client-secret to this page only (allowed-origins), at
+#     most 10 a minute;
+#   - a static server for the page (python3 -m http.server).
 #
-# Options (or environment):
-#   --page-port N     (PAGE_PORT, default 8080) where the page is served
-#   --secret-port N   (SECRET_PORT, default 8788) the provider's endpoint
-#   --server-port N   (SERVER_PORT, default 8765) the local realtime server
+# Options (or environment); a port named that is taken ends the script:
+#   --page-port N     (PAGE_PORT) where the page is served
+#   --secret-port N   (SECRET_PORT) the provider's endpoint
+#   --server-port N   (SERVER_PORT) the local realtime server
 #
 # The permanent key, if any, stays in gst-launch-1.0's environment: the page
 # only ever holds short-lived ek_ secrets. See docs/web-voice-client.md.
@@ -22,11 +23,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root="$here/../.."
-page_port=${PAGE_PORT:-8080}
-secret_port=${SECRET_PORT:-8788}
-server_port=${SERVER_PORT:-8765}
+. "$here/../ports.sh"
+page_port=${PAGE_PORT:-}
+secret_port=${SECRET_PORT:-}
+server_port=${SERVER_PORT:-}
 
-usage() { sed -n '2,22s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '3,21s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --page-port) page_port=${2:?--page-port needs a port}; shift ;;
@@ -56,10 +58,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Polls until something listens on 127.0.0.1:$1 (bounded: 10 s).
+# Every port named is checked before anything starts; the others are free
+# ones (the local server picks its own).
+if [ -n "$page_port" ]; then need_port serve.sh "$page_port" "$(or_option --page-port)"; else page_port=$(free_port); fi
+if [ -n "$secret_port" ]; then need_port serve.sh "$secret_port" "$(or_option --secret-port)"; else secret_port=$(free_port); fi
+if [ -n "$server_port" ]; then need_port serve.sh "$server_port" "$(or_option --server-port)"; fi
+
+# Polls until the last program started listens on 127.0.0.1:$1 (bounded:
+# 30 s; GStreamer's first run builds its plugin registry), and says so if
+# it ended instead.
 wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+  local pid=${pids[-1]}
+  for _ in $(seq 300); do
+    kill -0 "$pid" 2>/dev/null || { echo "serve.sh: $2 exited" >&2; exit 1; }
+    port_taken "$1" && return 0
     sleep 0.1
   done
   echo "serve.sh: nothing listens on 127.0.0.1:$1 ($2)" >&2
@@ -71,11 +83,25 @@ if [ -n "${OPENAI_API_KEY:-}" ]; then
   provider_args=()
   echo "OPENAI_API_KEY is set: the page calls the OpenAI Realtime service"
 else
-  server="$root/build/tools/realtime-server/realtime-server"
+  server="$root/build/tools/realtime-server/gst-openai-realtime-server"
   [ -x "$server" ] || { echo "serve.sh: build first (ninja -C build): no $server" >&2; exit 1; }
-  "$server" --address 127.0.0.1 --port "$server_port" >/dev/null &
+  # Its one line of output says where it listens ("listening on URL"); port
+  # 0 is a free one.
+  out=$(mktemp)
+  "$server" --address 127.0.0.1 --port "${server_port:-0}" >"$out" &
   pids+=($!)
-  wait_port "$server_port" "the local realtime server"
+  line=""
+  for _ in $(seq 300); do
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    line=$(head -n 1 "$out")
+    [ -z "$line" ] || break
+    sleep 0.1
+  done
+  rm -f "$out"
+  case "$line" in
+    "listening on "*) server_port=${line##*:} ;;
+    *) echo "serve.sh: the local realtime server did not start" >&2; exit 1 ;;
+  esac
   calls_url="http://127.0.0.1:$server_port/v1/realtime/calls"
   # No key: the provider mints at the local server, with its development key.
   export OPENAI_REALTIME_LOCAL_URL="http://127.0.0.1:$server_port"
@@ -95,6 +121,8 @@ wait_port "$page_port" "the page's server"
 
 secret_url="http://127.0.0.1:$secret_port/api/generate-client-secret"
 url="http://127.0.0.1:$page_port/"
+# The page's defaults are the ports the local server and the provider's
+# documented example use.
 if [ "$secret_port" != 8788 ] || [ "$calls_url" != "http://127.0.0.1:8765/v1/realtime/calls" ]; then
   url="$url?secret=$secret_url&calls=$calls_url"
 fi

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A voice call with a realtime agent from a web page, over WebRTC.
 //
 // The page never holds the permanent API key: before every connection

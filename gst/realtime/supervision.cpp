@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "supervision.h"
 
 #include <glib.h>
@@ -52,10 +53,8 @@ bool fault_is_fatal (FaultKind kind)
     case FaultKind::BadRequest:
     case FaultKind::QuotaExceeded:
     case FaultKind::Tls:
-    case FaultKind::Unsupported:
-      return true;
-    default:
-      return false;
+    case FaultKind::Unsupported: return true;
+    default: return false;
   }
 }
 
@@ -82,7 +81,7 @@ Fault classify_http_failure (const ServiceError &error)
   else if (s >= 400)
     f.kind = FaultKind::BadRequest;
   else
-    f.kind = FaultKind::BadAnswer;  /* a 2xx or 3xx that was not an answer */
+    f.kind = FaultKind::BadAnswer; /* a 2xx or 3xx that was not an answer */
   return f;
 }
 
@@ -92,8 +91,9 @@ int parse_retry_after (const std::string &value)
   v.erase (0, v.find_first_not_of (" \t"));
   v.erase (v.find_last_not_of (" \t") + 1);
   if (v.empty () || v.size () > 9 ||
-      !std::all_of (v.begin (), v.end (), [] (char c) { return c >= '0' && c <= '9'; }))
-    return -1;  /* an HTTP-date, or nonsense: the backoff alone decides */
+      !std::all_of (v.begin (), v.end (),
+          [] (char c) { return c >= '0' && c <= '9'; }))
+    return -1; /* an HTTP-date, or nonsense: the backoff alone decides */
   return std::stoi (v);
 }
 
@@ -165,14 +165,15 @@ Decision Supervisor::fault (const Fault &fault, double uniform01)
     std::string why = policy_.max_attempts == 0 ?
         "reconnection is off; " + reason :
         "gave up after " + std::to_string (policy_.max_attempts) +
-        " reconnection attempts; last: " + reason;
+            " reconnection attempts; last: " + reason;
     d.transition = make (ConnectionState::Failed, why, category);
     return d;
   }
   d.retry = true;
   /* The service ends every call after 60 minutes: that is expected and is
    * answered at once. */
-  d.delay_ms = fault.kind == FaultKind::SessionExpired ? 0 :
+  d.delay_ms = fault.kind == FaultKind::SessionExpired ?
+      0 :
       backoff_ms (failures_, uniform01);
   if (fault.error.retry_after_s >= 0)
     d.delay_ms = std::max<unsigned> (d.delay_ms,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agenttextsrc.h"
 
 #include <deque>
@@ -13,7 +14,7 @@ constexpr GstClockTime kGapInterval = 100 * GST_MSECOND;
 
 struct Pending {
   std::string text;
-  GstClockTime at;  /* running time */
+  GstClockTime at; /* running time */
 };
 
 /* How long a caption stays: reading time, within bounds. */
@@ -31,16 +32,16 @@ struct _GstAgentTextSrc {
 
   GMutex lock;
   GCond cond;
-  std::deque<Pending> *queue;  /* under lock */
-  gboolean flushing;           /* under lock */
-  gboolean playing;            /* under lock */
-  gboolean eos;                /* under lock: EOS asked for (gst-launch -e) */
-  guint64 pushed, dropped;     /* under lock */
+  std::deque<Pending> *queue; /* under lock */
+  gboolean flushing;          /* under lock */
+  gboolean playing;           /* under lock */
+  gboolean eos;               /* under lock: EOS asked for (gst-launch -e) */
+  guint64 pushed, dropped;    /* under lock */
 
   /* Streaming thread only. */
   gboolean started;
-  GstClockTime position;       /* running time of the last buffer or gap end */
-  GstClockTime covered;        /* end of the last caption's display */
+  GstClockTime position; /* running time of the last buffer or gap end */
+  GstClockTime covered;  /* end of the last caption's display */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstAgentTextSrc, gst_agent_text_src, GST_TYPE_ELEMENT,
@@ -87,7 +88,8 @@ void gst_agent_text_src_get_counters (GstAgentTextSrc *self, guint64 *pushed,
 
 static void start_stream (GstAgentTextSrc *self)
 {
-  gchar *id = gst_pad_create_stream_id (self->srcpad, GST_ELEMENT (self), "text");
+  gchar *id = gst_pad_create_stream_id (self->srcpad, GST_ELEMENT (self),
+      "text");
   GstEvent *ev = gst_event_new_stream_start (id);
   gst_event_set_stream_flags (ev, GST_STREAM_FLAG_SPARSE);
   g_free (id);
@@ -135,7 +137,8 @@ static void loop (gpointer data)
     /* A gap only where no caption is showing. */
     GstClockTime gap_from = MAX (self->position, self->covered);
     if (pts > gap_from)
-      gst_pad_push_event (self->srcpad, gst_event_new_gap (gap_from, pts - gap_from));
+      gst_pad_push_event (self->srcpad,
+          gst_event_new_gap (gap_from, pts - gap_from));
     GstBuffer *buf = gst_buffer_new_memdup (p.text.data (), p.text.size ());
     GST_BUFFER_PTS (buf) = pts;
     GST_BUFFER_DURATION (buf) = reading_time (p.text);
@@ -169,13 +172,14 @@ static void loop (gpointer data)
   }
   GstClockTime gap_from = MAX (self->position, self->covered);
   if (ready.empty () && timed && now > gap_from) {
-    gst_pad_push_event (self->srcpad, gst_event_new_gap (gap_from, now - gap_from));
+    gst_pad_push_event (self->srcpad,
+        gst_event_new_gap (gap_from, now - gap_from));
     self->position = now;
   }
 }
 
-static GstStateChangeReturn gst_agent_text_src_change_state (GstElement *element,
-    GstStateChange transition)
+static GstStateChangeReturn gst_agent_text_src_change_state (
+    GstElement *element, GstStateChange transition)
 {
   auto *self = GST_AGENT_TEXT_SRC (element);
   switch (transition) {
@@ -205,12 +209,10 @@ static GstStateChangeReturn gst_agent_text_src_change_state (GstElement *element
       g_mutex_unlock (&self->lock);
       gst_pad_stop_task (self->srcpad);
       break;
-    default:
-      break;
+    default: break;
   }
-  GstStateChangeReturn ret =
-      GST_ELEMENT_CLASS (gst_agent_text_src_parent_class)->change_state (element,
-      transition);
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS (gst_agent_text_src_parent_class)
+                                 ->change_state (element, transition);
   if (ret != GST_STATE_CHANGE_FAILURE &&
       transition == GST_STATE_CHANGE_READY_TO_PAUSED)
     gst_pad_start_task (self->srcpad, loop, self, nullptr);
@@ -224,7 +226,8 @@ static GstStateChangeReturn gst_agent_text_src_change_state (GstElement *element
 
 /* A source gets EOS from the application (a bin forwards it to its
  * sources): it ends its stream from its own thread, like GstBaseSrc. */
-static gboolean gst_agent_text_src_send_event (GstElement *element, GstEvent *event)
+static gboolean gst_agent_text_src_send_event (GstElement *element,
+    GstEvent *event)
 {
   auto *self = GST_AGENT_TEXT_SRC (element);
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
@@ -235,8 +238,8 @@ static gboolean gst_agent_text_src_send_event (GstElement *element, GstEvent *ev
     gst_event_unref (event);
     return TRUE;
   }
-  return GST_ELEMENT_CLASS (gst_agent_text_src_parent_class)->send_event (element,
-      event);
+  return GST_ELEMENT_CLASS (gst_agent_text_src_parent_class)
+      ->send_event (element, event);
 }
 
 static gboolean src_query (GstPad *pad, GstObject *parent, GstQuery *query)
@@ -278,6 +281,7 @@ static void gst_agent_text_src_class_init (GstAgentTextSrcClass *klass)
   element_class->send_event = gst_agent_text_src_send_event;
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "Agent text source",
-      "Source/Text", "The conversation's text, live, with gaps in between",
+      "Source/Network/Text",
+      "The conversation's text, live, with gaps in between",
       "gst-openai-realtime maintainers");
 }

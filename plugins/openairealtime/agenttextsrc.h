@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The live source behind openairealtimesrc's text pad: the conversation as
  * text/x-raw (utf8) buffers timestamped in running time when the text
  * arrived, with gap events in between, so that sparse-stream consumers

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gstephemeraltokenprovider.h"
 #include "gstopenairealtimesink.h"
 #include "gstopenairealtimesrc.h"
 
-#include "debug.h"
+#include "config.h"
+#include "core/debug.h"
 
 static gboolean plugin_init (GstPlugin *plugin)
 {
@@ -13,7 +15,6 @@ static gboolean plugin_init (GstPlugin *plugin)
       GST_ELEMENT_REGISTER (openairealtimesrc, plugin);
 }
 
-#define PACKAGE "gst-openai-realtime"
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, openairealtime,
     "Realtime AI agents (OpenAI Realtime over WebRTC) in a pipeline",
-    plugin_init, "0.1.0", "LGPL", PACKAGE, "https://github.com/gst-openai-realtime")
+    plugin_init, PACKAGE_VERSION, "LGPL", PACKAGE, PACKAGE_ORIGIN)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "screenshare.h"
 
 GST_DEBUG_CATEGORY_EXTERN (sink_debug);
@@ -31,11 +32,12 @@ void ScreenShare::announce (const std::shared_ptr<rt::Call> &call,
     return;
   std::string error;
   if (!call->send_event (rt::build_text_message ("system", text), &error))
-    GST_WARNING_OBJECT (element_, "could not tell the agent about the screen: %s",
-        error.c_str ());
+    GST_WARNING_OBJECT (element_,
+        "could not tell the agent about the screen: %s", error.c_str ());
 }
 
-void ScreenShare::frame (GstSample *sample, const std::shared_ptr<rt::Call> &call)
+void ScreenShare::frame (GstSample *sample,
+    const std::shared_ptr<rt::Call> &call)
 {
   std::unique_lock<std::mutex> stream (stream_lock_);
   const Settings s = settings ();
@@ -82,7 +84,8 @@ void ScreenShare::frame (GstSample *sample, const std::shared_ptr<rt::Call> &cal
   if (d != rt::FrameDecision::Send) {
     gst_video_frame_unmap (&frame);
     if (d == rt::FrameDecision::Unchanged) {
-      GST_LOG_OBJECT (element_, "frame unchanged (%.4f)", policy_.last_difference ());
+      GST_LOG_OBJECT (element_, "frame unchanged (%.4f)",
+          policy_.last_difference ());
       std::lock_guard<std::mutex> l (lock_);
       counters_.unchanged++;
     }
@@ -115,9 +118,10 @@ void ScreenShare::frame (GstSample *sample, const std::shared_ptr<rt::Call> &cal
     return;
   }
   policy_.sent ();
-  GST_DEBUG_OBJECT (element_, "image sent: %dx%d, quality %d, %zu bytes of "
-      "JPEG, %zu of event, %d encodes, %.0f ms", r.width, r.height, r.quality,
-      r.jpeg_bytes, r.message_bytes, r.attempts,
+  GST_DEBUG_OBJECT (element_,
+      "image sent: %dx%d, quality %d, %zu bytes of "
+      "JPEG, %zu of event, %d encodes, %.0f ms",
+      r.width, r.height, r.quality, r.jpeg_bytes, r.message_bytes, r.attempts,
       (g_get_monotonic_time () - now_us) / 1000.0);
   std::lock_guard<std::mutex> l (lock_);
   counters_.sent++;

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gstwebrtcbroadcastsink.h"
 
-#include "debug.h"
+#include "config.h"
+#include "core/debug.h"
 
 static gboolean plugin_init (GstPlugin *plugin)
 {
@@ -8,7 +10,6 @@ static gboolean plugin_init (GstPlugin *plugin)
   return GST_ELEMENT_REGISTER (webrtcbroadcastsink, plugin);
 }
 
-#define PACKAGE "gst-openai-realtime"
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, webrtcbroadcast,
-    "Audio from a pipeline to many web pages over WebRTC",
-    plugin_init, "0.1.0", "LGPL", PACKAGE, "https://github.com/gst-openai-realtime")
+    "Audio from a pipeline to many web pages over WebRTC", plugin_init,
+    PACKAGE_VERSION, "LGPL", PACKAGE, PACKAGE_ORIGIN)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The GStreamer side of the broadcast tests and benchmark: broadcast_app.py
 // (webrtcbroadcastsink in a PyGObject application), driven by JSON lines on
 // its stdin and stdout.
@@ -9,13 +10,19 @@ import { gstEnv } from './browser.mjs';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'broadcast_app.py');
 
+// Every application still running: a test that gives up (a lost browser, a
+// scenario over its time) must not leave a pipeline serving behind it.
+const live = new Set();
+process.on('exit', () => { for (const proc of live) proc.kill('SIGKILL'); });
+
 export class App {
   constructor (args, env = gstEnv({ GST_DEBUG: process.env.GST_DEBUG || '*:1' })) {
     this.events = [];
     this.waiters = [];
     this.proc = spawn('/usr/bin/python3', [script, ...args],
       { env, stdio: ['pipe', 'pipe', 'inherit'] });
-    this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
+    live.add(this.proc);
+    this.exited = new Promise((resolve) => this.proc.on('exit', () => { live.delete(this.proc); resolve(); }));
     createInterface({ input: this.proc.stdout }).on('line', (line) => {
       let e;
       try { e = JSON.parse(line); } catch { console.log('app: ' + line); return; }

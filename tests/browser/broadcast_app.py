@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A GStreamer application around webrtcbroadcastsink, driven by the browser
 tests over stdin/stdout, one JSON object per line.
 
@@ -16,6 +17,7 @@ In:  {"cmd":"speak"}, {"cmd":"silence"}, {"cmd":"cut"} (silence with a flush),
 import argparse
 import json
 import sys
+import threading
 import time
 
 import gi
@@ -78,6 +80,14 @@ def main():
         pipeline.add(valve)
         shared.link(valve)
         valve.link(sink)
+        # While a cut is made, the gaps the closing valve sends would end the
+        # utterance before the flush could abort it: they are held back.
+        cutting = threading.Event()
+        valve.get_static_pad("src").add_probe(
+            Gst.PadProbeType.EVENT_DOWNSTREAM,
+            lambda pad, info: Gst.PadProbeReturn.DROP
+            if cutting.is_set() and info.get_event().type == Gst.EventType.GAP
+            else Gst.PadProbeReturn.OK)
     else:
         # The always pad hears silence: no page may hear another's tone.
         silent = Gst.parse_bin_from_description(
@@ -165,11 +175,14 @@ def main():
             emit(event="silent", t=time.time() * 1000)
         elif cmd == "cut" and valve is not None:
             # A barge-in as openairealtimesrc does it: the stream is flushed
-            # while the valve closes.
+            # while the valve closes (closed first, so the live source never
+            # meets the flush).
+            cutting.set()
             valve.set_property("drop", True)
             pad = valve.get_static_pad("src")
             pad.push_event(Gst.Event.new_flush_start())
             pad.push_event(Gst.Event.new_flush_stop(False))
+            cutting.clear()
             emit(event="cut", t=time.time() * 1000)
         elif cmd == "stats":
             emit(event="stats", **stats())

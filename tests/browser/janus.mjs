@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Janus's streaming plugin fed by a GStreamer pipeline, heard by a page.
 //
 // Starts janus with the configuration in examples/janus (copied to a temp

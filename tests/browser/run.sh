@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs one browser test (node + Debian's chromium) in a network namespace of
 # its own: loopback, plus a veth pair whose address gives ICE a host
 # candidate (libnice and Janus leave loopback out of ICE). Every page,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // examples/web-voice-client in headless chromium, against the local server,
 // with its secrets from ephemeraltokenprovider's HTTP endpoint.
 //
@@ -207,7 +208,7 @@ print("counters", json.dumps({n: p.get_property(n) for n in (
 
 async function main () {
   // The local server: the key from the environment, no echo.
-  const server = await start('realtime-server', process.env.REALTIME_SERVER,
+  const server = await start('gst-openai-realtime-server', process.env.REALTIME_SERVER,
     ['--address', '127.0.0.1', '--port', '0', '--control', '--speech', 'tone', '--no-echo'],
     { ...process.env, REALTIME_SERVER_API_KEY: KEY }, /^listening on (http:\S+)/);
   const base = server.match[1];
@@ -461,7 +462,7 @@ try {
   const serverExit = children[0] && await children[0].exited;
   if (serverExit && serverExit.code !== 0)
     log(`the local server exited with ${JSON.stringify(serverExit)}:\n` +
-      outputs['realtime-server'].stderr.slice(-4000));
+      outputs['gst-openai-realtime-server'].stderr.slice(-4000));
   if (tmp)
     fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 // The images clients send in message items: base64 data URLs of JPEG or PNG, checked down to
 // the size in pixels their headers give.
 #pragma once
@@ -17,6 +18,7 @@ struct ImageInfo {
 // a sentence for the client, unless the data is a real image of the declared format: a JPEG
 // with a start-of-image marker and a start-of-frame segment giving its size, or a PNG with its
 // signature and an IHDR chunk.
-bool parse_image_data_url(const std::string &url, ImageInfo *info, std::string *error);
+bool parse_image_data_url (const std::string &url, ImageInfo *info,
+    std::string *error);
 
 }  // namespace rts

@@ -1,30 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "main_thread.h"
-
-#include <glib.h>
 
 namespace rts {
 
 namespace {
-
-using Job = std::function<void()>;
-
-gboolean run_job(gpointer data) {
-  (*static_cast<Job *>(data))();
-  return G_SOURCE_REMOVE;
-}
-
-void free_job(gpointer data) { delete static_cast<Job *>(data); }
-
+rt::Worker *the_worker = nullptr;
 }  // namespace
 
-void run_on_main(std::function<void()> fn) {
-  // An idle source rather than g_main_context_invoke(): invoke runs at once when called on the
-  // owning thread, which would reorder it ahead of jobs queued earlier from other threads.
-  GSource *source = g_idle_source_new();
-  g_source_set_priority(source, G_PRIORITY_DEFAULT);
-  g_source_set_callback(source, run_job, new Job(std::move(fn)), free_job);
-  g_source_attach(source, g_main_context_default());
-  g_source_unref(source);
+rt::Worker &server_worker ()
+{
+  g_assert (the_worker != nullptr);
+  return *the_worker;
+}
+
+void set_server_worker (rt::Worker *worker)
+{
+  the_worker = worker;
+}
+
+guint add_timeout (guint interval_ms, GSourceFunc fn, gpointer data,
+    GDestroyNotify destroy, gint priority)
+{
+  GSource *source = g_timeout_source_new (interval_ms);
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, fn, data, destroy);
+  guint id = g_source_attach (source, server_worker ().context ());
+  g_source_unref (source);
+  return id;
+}
+
+void remove_timeout (guint id)
+{
+  server_worker ().cancel_timeout (id);
 }
 
 }  // namespace rts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 // SDP checks and edits around webrtcbin's answer.
 #pragma once
 
@@ -18,11 +19,12 @@ struct OfferInfo {
 // Every candidate (and end-of-candidates) is removed: the server's ICE agent only ever talks
 // to the call's relay, and learns the client from its checks as a peer-reflexive candidate.
 // Returns nullptr (with *error) when the offer is unusable.
-GstSDPMessage *parse_offer(const std::string &text, OfferInfo *info, std::string *error);
+GstSDPMessage *parse_offer (const std::string &text, OfferInfo *info,
+    std::string *error);
 
 // The answer text with the gathered candidates (attribute values "candidate:...") added to
 // every m-line that lacks them, followed by end-of-candidates: there is no trickle ICE.
-std::string answer_with_candidates(const GstSDPMessage *answer,
-                                   const std::vector<std::string> &candidates);
+std::string answer_with_candidates (const std::string &answer,
+    const std::vector<std::string> &candidates);
 
 }  // namespace rts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 // The effective session configuration of a secret or a call, and the rules for changing it.
 #pragma once
 
@@ -36,45 +37,50 @@ struct SessionError {
 class Session {
  public:
   // The effective session for a mint request's "session" member (nullptr: all defaults).
-  static std::unique_ptr<Session> from_request(JsonObject *requested, SessionError *error);
+  static std::unique_ptr<Session> from_request (JsonObject *requested,
+      SessionError *error);
 
-  Session(const Session &other);
-  Session &operator=(const Session &) = delete;
-  ~Session();
+  Session (const Session &other);
+  Session &operator= (const Session &) = delete;
+  ~Session ();
 
   // Apply the "session" member of a session.update. All or nothing: on failure nothing changes.
   // voice_locked: the assistant has already produced audio, so the voice is frozen.
-  bool update(JsonObject *patch, bool voice_locked, SessionError *error);
+  bool update (JsonObject *patch, bool voice_locked, SessionError *error);
 
   // The session as it goes on the wire (borrowed; valid until the next update).
-  JsonObject *object() const { return obj_; }
-  void set_expires_at(gint64 unix_seconds);
+  JsonObject *object () const { return obj_; }
+  void set_expires_at (gint64 unix_seconds);
 
-  TurnDetection turn_detection() const;
-  bool transcription_enabled() const;
-  bool audio_output() const;  // output_modalities is ["audio"] (else text only)
-  std::string voice() const;
-  std::string model() const;
+  TurnDetection turn_detection () const;
+  bool transcription_enabled () const;
+  bool audio_output ()
+      const;  // output_modalities is ["audio"] (else text only)
+  std::string voice () const;
+  std::string model () const;
   // The names of the session's function tools, in order.
-  std::vector<std::string> tool_names() const {
-    return tool_names(json_object_get_member(obj_, "tools"));
+  std::vector<std::string> tool_names () const
+  {
+    return tool_names (json_object_get_member (obj_, "tools"));
   }
-  ToolChoice tool_choice() const {
-    return parse_tool_choice(json_object_get_member(obj_, "tool_choice"));
+  ToolChoice tool_choice () const
+  {
+    return parse_tool_choice (json_object_get_member (obj_, "tool_choice"));
   }
 
   // tools and tool_choice as a session or a response.create carries them. where is the
   // parameter prefix of errors ("session" or "response"); a null or absent node is valid.
-  static bool validate_tools(JsonNode *tools, const std::string &where, SessionError *error);
-  static bool validate_tool_choice(JsonNode *choice, const std::string &where,
-                                   SessionError *error);
-  static std::vector<std::string> tool_names(JsonNode *tools);
-  static ToolChoice parse_tool_choice(JsonNode *choice);
+  static bool validate_tools (JsonNode *tools, const std::string &where,
+      SessionError *error);
+  static bool validate_tool_choice (JsonNode *choice, const std::string &where,
+      SessionError *error);
+  static std::vector<std::string> tool_names (JsonNode *tools);
+  static ToolChoice parse_tool_choice (JsonNode *choice);
 
  private:
-  explicit Session(JsonObject *obj) : obj_(obj) {}
-  static bool validate(JsonObject *candidate, SessionError *error);
-  static void normalize(JsonObject *session);
+  explicit Session (JsonObject *obj) : obj_ (obj) {}
+  static bool validate (JsonObject *candidate, SessionError *error);
+  static void normalize (JsonObject *session);
 
   JsonObject *obj_;
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 // Energy-based voice activity detection standing in for the service's server VAD.
 #pragma once
 
@@ -9,20 +10,23 @@ class EnergyVad {
  public:
   enum class Change { None, Started, Stopped };
 
-  void configure(const TurnDetection &td);
-  void reset();
+  void configure (const TurnDetection &td);
+  void reset ();
 
   // Feed one chunk of input: its RMS (0..1 of full scale) and where it ends on the call's
   // input timeline, in ms since the first input audio.
-  Change feed(double rms, double end_ms, double chunk_ms);
+  Change feed (double rms, double end_ms, double chunk_ms);
 
-  bool speaking() const { return speaking_; }
+  bool speaking () const { return speaking_; }
   // Valid after Started: where the turn starts, including prefix padding (service semantics).
-  int audio_start_ms() const;
+  int audio_start_ms () const;
   // Valid after Stopped: end of the turn including the silence that ended it.
-  int audio_end_ms() const;
+  int audio_end_ms () const;
   // Valid after Stopped: how long the caller actually spoke.
-  double speech_seconds() const { return (last_voiced_ms_ - onset_ms_) / 1000.0; }
+  double speech_seconds () const
+  {
+    return (last_voiced_ms_ - onset_ms_) / 1000.0;
+  }
 
  private:
   // threshold 0..1 maps linearly in dB onto -50..-10 dBFS RMS (0.5 -> -30 dBFS), so the default
@@ -34,7 +38,8 @@ class EnergyVad {
   static constexpr double kMinSpeechMs = 60;
 
   bool speaking_ = false;
-  double candidate_start_ms_ = -1;  // start of the current loud run, before it is confirmed
+  double candidate_start_ms_ =
+      -1;  // start of the current loud run, before it is confirmed
   double onset_ms_ = 0;
   double last_voiced_ms_ = 0;
 };

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "signalling.h"
 
-#include "../json_util.h"
+#include "core/json_util.h"
 
 #include <cstring>
 
@@ -49,7 +50,8 @@ bool read_candidate (JsonObject *c, IceCandidate &out)
   out.candidate = json_node_get_string (cand);
   out.mid = rt::json::string_member (c, "sdpMid");
   JsonNode *idx = json_object_get_member (c, "sdpMLineIndex");
-  if (idx && JSON_NODE_HOLDS_VALUE (idx) && json_node_get_value_type (idx) == G_TYPE_INT64) {
+  if (idx && JSON_NODE_HOLDS_VALUE (idx) &&
+      json_node_get_value_type (idx) == G_TYPE_INT64) {
     std::int64_t v = json_node_get_int (idx);
     if (v < 0 || v > 64)
       return false;
@@ -73,13 +75,16 @@ ClientMessage parse_client_message (const char *text, size_t length)
     return invalid ("not JSON");
   }
   JsonNode *root = json_parser_get_root (parser);
-  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : nullptr;
+  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ?
+      json_node_get_object (root) :
+      nullptr;
   std::string type = rt::json::string_member (o, "type");
   if (!o) {
     m = invalid ("not a JSON object");
   } else if (type == "webrtc-answer") {
     m.sdp = rt::json::string_member (o, "sdp");
-    if (m.sdp.compare (0, 4, "v=0\r") != 0 && m.sdp.compare (0, 4, "v=0\n") != 0)
+    if (m.sdp.compare (0, 4, "v=0\r") != 0 &&
+        m.sdp.compare (0, 4, "v=0\n") != 0)
       m = invalid ("webrtc-answer without an SDP");
     else
       m.kind = ClientMessage::Kind::Answer;
@@ -90,7 +95,8 @@ ClientMessage parse_client_message (const char *text, size_t length)
     } else if (!JSON_NODE_HOLDS_OBJECT (c)) {
       m = invalid ("webrtc-ice: candidate is not an object");
     } else if (!read_candidate (json_node_get_object (c), m.candidate)) {
-      m = invalid ("webrtc-ice: candidate, sdpMLineIndex or sdpMid missing or wrong");
+      m = invalid (
+          "webrtc-ice: candidate, sdpMLineIndex or sdpMid missing or wrong");
     } else if (m.candidate.candidate.empty ()) {
       /* An empty candidate string is how browsers end gathering. */
       m.kind = ClientMessage::Kind::EndOfCandidates;
@@ -114,10 +120,14 @@ std::optional<std::uint64_t> parse_receipt (const char *text, size_t length)
   std::optional<std::uint64_t> out;
   if (json_parser_load_from_data (parser, text, (gssize) length, nullptr)) {
     JsonNode *root = json_parser_get_root (parser);
-    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : nullptr;
+    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ?
+        json_node_get_object (root) :
+        nullptr;
     JsonNode *n = o ? json_object_get_member (o, "bytes") : nullptr;
-    if (rt::json::string_member (o, "type") == "received" && n && JSON_NODE_HOLDS_VALUE (n) &&
-        json_node_get_value_type (n) == G_TYPE_INT64 && json_node_get_int (n) >= 0)
+    if (rt::json::string_member (o, "type") == "received" && n &&
+        JSON_NODE_HOLDS_VALUE (n) &&
+        json_node_get_value_type (n) == G_TYPE_INT64 &&
+        json_node_get_int (n) >= 0)
       out = (std::uint64_t) json_node_get_int (n);
   }
   g_object_unref (parser);
@@ -138,8 +148,10 @@ std::optional<IceServer> ice_server_from_uri (const std::string &uri)
       std::string userinfo = rest.substr (0, at);
       rest = rest.substr (at + 1);
       size_t colon = userinfo.find (':');
-      gchar *user = g_uri_unescape_string (userinfo.substr (0, colon).c_str (), nullptr);
-      gchar *pass = colon == std::string::npos ? nullptr :
+      gchar *user = g_uri_unescape_string (userinfo.substr (0, colon).c_str (),
+          nullptr);
+      gchar *pass = colon == std::string::npos ?
+          nullptr :
           g_uri_unescape_string (userinfo.substr (colon + 1).c_str (), nullptr);
       out.username = user ? user : "";
       out.credential = pass ? pass : "";
@@ -199,8 +211,8 @@ std::string build_error (const std::string &code, const std::string &message)
   return close_object (b);
 }
 
-std::string build_utterance_start (std::uint64_t id, const char *codec, int rate,
-    int channels, std::int64_t t_ms)
+std::string build_utterance_start (std::uint64_t id, const char *codec,
+    int rate, int channels, std::int64_t t_ms)
 {
   JsonBuilder *b = typed ("utterance-start");
   set_int (b, "id", (std::int64_t) id);
@@ -238,14 +250,14 @@ const char *Negotiation::accept (ClientMessage::Kind kind)
   switch (kind) {
     case ClientMessage::Kind::Answer:
       if (state_ != State::OfferSent)
-        return state_ == State::Idle ? "answer-before-offer" : "answer-repeated";
+        return state_ == State::Idle ? "answer-before-offer" :
+                                       "answer-repeated";
       state_ = State::Answered;
       return nullptr;
     case ClientMessage::Kind::Ice:
     case ClientMessage::Kind::EndOfCandidates:
       return state_ == State::Idle ? "candidate-before-offer" : nullptr;
-    case ClientMessage::Kind::Invalid:
-      break;
+    case ClientMessage::Kind::Invalid: break;
   }
   return "invalid-message";
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The browser signalling protocol of the broadcast sink, and the rules a
  * client's negotiation follows. Pure: json-glib only, no sockets, so each
  * malformed or out-of-order message is tested alone (tests/broadcast.cpp).
@@ -26,9 +27,9 @@ struct IceCandidate {
 struct ClientMessage {
   enum class Kind { Answer, Ice, EndOfCandidates, Invalid };
   Kind kind = Kind::Invalid;
-  std::string sdp;         /* Answer */
-  IceCandidate candidate;  /* Ice */
-  std::string error;       /* Invalid: why, for the error reply */
+  std::string sdp;        /* Answer */
+  IceCandidate candidate; /* Ice */
+  std::string error;      /* Invalid: why, for the error reply */
 };
 
 /* Never throws, never warns: the text is untrusted. */
@@ -55,8 +56,8 @@ std::optional<std::uint64_t> parse_receipt (const char *text, size_t length);
 
 /* Control messages on the audio data channel, around the binary chunks of
  * one utterance. t_ms is the server's wall clock, for latency measurement. */
-std::string build_utterance_start (std::uint64_t id, const char *codec, int rate,
-    int channels, std::int64_t t_ms);
+std::string build_utterance_start (std::uint64_t id, const char *codec,
+    int rate, int channels, std::int64_t t_ms);
 std::string build_utterance_end (std::uint64_t id);
 std::string build_utterance_abort (std::uint64_t id);
 /* Chunks were dropped for a slow client: the page restarts its timeline. */
@@ -82,11 +83,17 @@ class Negotiation {
  * so one slow page never holds the pipeline or the other pages. */
 class Watermarks {
  public:
-  Watermarks (std::uint64_t high, std::uint64_t low) : high_ (high), low_ (low) {}
+  Watermarks (std::uint64_t high, std::uint64_t low) : high_ (high), low_ (low)
+  {
+  }
   /* Whether a chunk of `size` bytes may be queued behind `buffered`. */
   bool admit (std::uint64_t buffered, std::uint64_t size);
   /* A chunk lost for another reason (a track's queue full): counted alike. */
-  void drop () { dropped_++; run_++; }
+  void drop ()
+  {
+    dropped_++;
+    run_++;
+  }
   /* A discontinuity is owed to the page: chunks were dropped since the
    * last admitted one. Reading it clears it. */
   std::uint64_t take_dropped_run ();
