@@ -29,15 +29,20 @@ run_suite() {
     f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$json" || true)
     passed=$((passed + p))
     failed=$((failed + f))
-    # One line per failed test, so the end of a long log says which.
+    # One line per failed test, so the end of a long log says which, with
+    # the first of its own failure lines (a log's end is often all that is
+    # kept of a run).
     while IFS= read -r name; do
       failed_names+=("$builddir: $name")
     done < <(python3 -c '
-import json, sys
+import json, re, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
     if t["result"] in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
-        print(t["name"], t["result"])' "$json")
+        said = [l.strip() for l in ((t.get("stdout") or "") + "\n" + (t.get("stderr") or "")).splitlines()
+                if re.match(r"\s*(FAIL\b|not ok\b|.*Assertion|.*ERROR: \w+Sanitizer)", l)]
+        why = " | ".join(l[:300] for l in said[:3])
+        print(t["name"], t["result"] + (" -- " + why if why else ""))' "$json")
   else
     failed=$((failed + 1))
     failed_names+=("$builddir: no test log")
@@ -78,9 +83,10 @@ run_suite build
 if [ "${CI:-}" = "true" ] || [ "${SANITIZE:-}" = "1" ]; then
   # Unoptimised: the instrumented build compiles in a third of the time at
   # -O0, and the tests take as long (their time is in GStreamer and the
-  # peers, not in the project's code).
+  # peers, not in the project's code). No benchmarks: no test runs them, and
+  # the plain build has compiled them with warnings as errors.
   run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false \
-    --buildtype=debug
+    --buildtype=debug -Dbenchmarks=disabled
 fi
 if [ "${CI:-}" = "true" ]; then
   fuzz_log=$(mktemp)

@@ -21,7 +21,11 @@ export function startApp (kam, user, env = {}) {
   const app = { proc, events: [], stderr: '', user };
   app.exited = new Promise((resolve) => proc.on('close', resolve));
   createInterface({ input: proc.stdout }).on('line', (line) => {
-    try { app.events.push(JSON.parse(line)); } catch { app.stderr += line + '\n'; }
+    try {
+      const e = JSON.parse(line);
+      app.events.push(e);
+      if (e.ev !== 'heard') app.lastAt = Date.now();
+    } catch { app.stderr += line + '\n'; }
   });
   proc.stderr.on('data', (d) => { app.stderr += d; });
   const alive = () => {
@@ -30,8 +34,20 @@ export function startApp (kam, user, env = {}) {
   };
   app.states = () => app.events.filter((e) => e.ev === 'state').map((e) => e.state);
   app.state = () => app.states().at(-1);
-  app.untilState = (state, ms = 15000) => until(() => { alive(); return app.state() === state; }, ms, `${user} ${state}`);
-  app.untilEvent = (pred, ms, what) => until(() => { alive(); return app.events.find(pred); }, ms, what);
+  // A wait that runs out says where the application got to: the end of a
+  // long log is often all that is kept of a failed run.
+  const where = () => {
+    const said = app.events.filter((e) => e.ev !== 'heard');
+    const last = said.at(-1);
+    const troubles = said.filter((e) => e.ev === 'warning' || e.ev === 'error').map((e) => e.message);
+    return `${user}'s states: ${app.states().join(' → ') || 'none'}; ` +
+      (last ? `its last report (${last.ev}) ${Date.now() - app.lastAt} ms ago` : 'no report yet') +
+      (troubles.length ? `; ${troubles.join('; ')}` : '');
+  };
+  const explained = (wait) => wait.catch((e) => { throw new Error(`${e.message} (${where()})`); });
+  app.untilState = (state, ms = 15000) =>
+    explained(until(() => { alive(); return app.state() === state; }, ms, `${user} ${state}`));
+  app.untilEvent = (pred, ms, what) => explained(until(() => { alive(); return app.events.find(pred); }, ms, what));
   app.act = async (action, ...args) => {
     const n = app.events.length;
     proc.stdin.write(JSON.stringify({ action, args }) + '\n');

@@ -32,7 +32,7 @@ async function withCast ({ kam, browser, server }, { env = {}, pages = [['alice'
   let app = appFirst ? startApp(kam, 'bob', env) : null;
   const phones = {};
   try {
-    if (app) await app.untilState('registered');
+    if (app) await app.untilState('registered', 30000);
     for (const [name, tone] of pages) {
       phones[name] = await openPhone(browser, server, { name, tone });
       await inPage(phones[name], (o) => window.phone.register(o),
@@ -199,9 +199,12 @@ async function g711AndBusy (ctx) {
 // bob's call.
 async function twoPhones ({ kam }) {
   const bob = startApp(kam, 'bob', { ANSWER_IN_HANDLER: '1', TONE: '660' });
-  await bob.untilState('registered');
+  await bob.untilState('registered', 30000);
   const alice = startApp(kam, 'alice', { DIAL: kam.uri('bob'), TONE: '440' });
   try {
+    // A process's start is the slow part on a loaded machine; the call's
+    // steps after it get their own bound.
+    await alice.untilEvent((e) => e.ev === 'state' && e.state === 'registered', 30000, 'alice registered');
     await alice.untilState('connected');
     await bob.untilState('connected');
     await until(() => bob.hears(440), 15000, 'bob hearing 440 Hz');
