@@ -43,6 +43,7 @@ void capture_log (GstDebugCategory *category, GstDebugLevel, const gchar *,
 namespace {
 
 struct ElementsRun {
+  bool prepared = false; /* main thread */
   Moment session;
   Heard audio;
   std::string error;  // main thread
@@ -59,6 +60,9 @@ void on_elements_server_event (GstElement *, const char *type, const char *,
 gboolean on_elements_bus (GstBus *, GstMessage *msg, gpointer data)
 {
   auto *run = static_cast<ElementsRun *> (data);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+      gst_message_has_name (msg, "openai-realtime-prepared"))
+    run->prepared = true;
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR && run->error.empty ()) {
     GError *err = nullptr;
     gst_message_parse_error (msg, &err, nullptr);
@@ -111,9 +115,17 @@ RunResult run_elements (const ChildOptions &o, bool from_ready)
   guint watch = gst_bus_add_watch (bus, on_elements_bus, &run);
   gst_object_unref (bus);
 
+  /* Parked in READY, as an application waiting for its user would be:
+   * the call is prepared (peer, offer, secret) before PLAYING. */
   if (from_ready &&
       gst_element_set_state (pipe, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE)
     run.error = "the pipeline did not go to READY";
+  if (from_ready && run.error.empty ()) {
+    loop_until ([&] { return run.prepared || !run.error.empty (); },
+        now_us () + o.timeout_s * G_USEC_PER_SEC);
+    if (!run.prepared && run.error.empty ())
+      run.error = "the call was not prepared in READY";
+  }
   phases.reset ();
   const double cpu0 = self_cpu_seconds ();
   const gint64 t0 = now_us ();

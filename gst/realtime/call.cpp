@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <thread>
 
 #define GST_CAT_DEFAULT rt_call_debug
@@ -36,6 +37,36 @@ FaultKind fault_of (PeerError::Kind kind)
   }
 }
 
+/* Whether a peer made for a would do for b: all but its name. */
+bool same_media (const PeerConfig &a, const PeerConfig &b)
+{
+  const PeerAudio &x = a.audio, &y = b.audio;
+  return a.role == b.role && a.latency_ms == b.latency_ms &&
+      a.stun_server == b.stun_server && a.turn_server == b.turn_server &&
+      a.local_addresses == b.local_addresses && a.ice_tcp == b.ice_tcp &&
+      a.channels == b.channels && a.latency == b.latency &&
+      x.direction == y.direction && x.codec == y.codec &&
+      x.payload_type == y.payload_type && x.input_caps == y.input_caps &&
+      x.input_queue_ms == y.input_queue_ms && x.output_caps == y.output_caps &&
+      x.opus_bitrate == y.opus_bitrate &&
+      x.opus_complexity == y.opus_complexity && x.opus_voice == y.opus_voice &&
+      x.direct_input == y.direct_input && x.stamp_input == y.stamp_input &&
+      x.telephone_event_pt == y.telephone_event_pt;
+}
+
+/* Whether secrets from b would be those of a (each element may hold its
+ * own source for the same service, key and session). */
+bool same_source (const std::shared_ptr<CredentialSource> &a,
+    const std::shared_ptr<CredentialSource> &b)
+{
+  if (a == b)
+    return true;
+  if (!a || !b)
+    return false;
+  const std::string fa = a->fingerprint ();
+  return !fa.empty () && fa == b->fingerprint ();
+}
+
 }  // namespace
 
 struct Call::Impl {
@@ -52,7 +83,22 @@ struct Call::Impl {
   std::string session;     /* the signalling session of this attempt */
   unsigned generation = 0; /* of the attempt */
   bool closing = false;
+  bool running = false; /* start() has run */
   bool attempt_connected = false;
+
+  /* What prepare() got ready ahead of start(). */
+  struct Prepared {
+    std::shared_ptr<CredentialSource> source;
+    std::shared_ptr<Signaller> signaller;
+    std::shared_ptr<Peer> peer;
+    PeerConfig config;
+    bool secret = false; /* the signaller has what it could get ahead */
+    std::vector<std::function<void ()>> ready;
+  } prepared;
+  /* The first attempt's offer, made before its session was: sent once the
+   * session is requested. */
+  std::optional<SessionDescription> early_offer;
+  bool offer_pending = false; /* asked of the peer, not yet made */
   guint retry_timer = 0;
 
   /* Shared with other threads. */
@@ -116,6 +162,7 @@ struct Call::Impl {
 
   void start ()
   {
+    running = true;
     signaller = make_signaller (worker);
     signaller->set_handlers (signaller_handlers ());
     supervisor = Supervisor (settings.reconnect);
@@ -195,23 +242,21 @@ struct Call::Impl {
       stats.attempts++;
       stats.call_id.clear ();
     }
-    PeerConfig config;
-    config.name = "realtime-call-" + name + "-" + std::to_string (generation);
-    config.role = PeerRole::Offerer;
-    config.latency_ms = settings.jitterbuffer_ms;
-    config.audio.opus_bitrate = settings.opus_bitrate;
-    config.audio.opus_complexity = settings.opus_complexity;
-    config.audio.opus_voice = settings.opus_voice;
-    config.audio.direct_input = true; /* push_audio() is the sink's thread */
-    config.latency = owner->latency_;
-    if (settings.agent_session)
-      config.channels = { kEventsChannel };
-    /* libnice leaves loopback out whenever another interface exists, so a
-     * far end on this host (the local server) would be unreachable: gather
-     * on loopback alone then, which also keeps that traffic on the host. */
-    if (signaller->capabilities ().far_end_local)
-      config.local_addresses = { "127.0.0.1" };
-    auto p = std::make_shared<Peer> (worker, config, peer_events ());
+    const PeerConfig config = peer_config (settings, *signaller, generation);
+    std::shared_ptr<Peer> p;
+    if (prepared.peer && generation == 1 &&
+        same_media (prepared.config, config)) {
+      GST_INFO ("call %s: using the peer prepared ahead", name.c_str ());
+      p = std::move (prepared.peer);
+      offer_pending = !early_offer;
+    }
+    drop_prepared ();
+    if (!p) {
+      early_offer.reset ();
+      offer_pending = false;
+      p = std::make_shared<Peer> (worker, config, peer_events ());
+    }
+    const bool built = p->started ();
     {
       std::lock_guard<std::mutex> l (lock);
       peer = p;
@@ -220,7 +265,7 @@ struct Call::Impl {
      * goes on while the peer is built. Its events come later, on this
      * worker, once the peer is started or has failed. */
     signaller->start ();
-    if (!p->start ())
+    if (!built && !p->start ())
       return; /* the error event has ended the attempt */
     if (settings.agent_session)
       agent->attach (p->channel (kEventsChannel), kMaxDataChannelMessage);
@@ -230,6 +275,95 @@ struct Call::Impl {
     limits.media_timeout_ms = settings.media_timeout_ms;
     limits.stable_after_ms = settings.reconnect.stable_after_ms;
     watch->begin (p, limits);
+  }
+
+  PeerConfig peer_config (const CallSettings &s, Signaller &sig,
+      unsigned gen) const
+  {
+    PeerConfig config;
+    config.name = "realtime-call-" + name + "-" + std::to_string (gen);
+    config.role = PeerRole::Offerer;
+    config.latency_ms = s.jitterbuffer_ms;
+    config.audio.opus_bitrate = s.opus_bitrate;
+    config.audio.opus_complexity = s.opus_complexity;
+    config.audio.opus_voice = s.opus_voice;
+    config.audio.direct_input = true; /* push_audio() is the sink's thread */
+    config.latency = owner->latency_;
+    if (s.agent_session)
+      config.channels = { kEventsChannel };
+    /* libnice leaves loopback out whenever another interface exists, so a
+     * far end on this host (the local server) would be unreachable: gather
+     * on loopback alone then, which also keeps that traffic on the host. */
+    if (sig.capabilities ().far_end_local)
+      config.local_addresses = { "127.0.0.1" };
+    return config;
+  }
+
+  /* ---- preparing ahead of start() ---- */
+
+  void prepare (std::shared_ptr<CredentialSource> source, CallSettings s,
+      std::function<void ()> ready)
+  {
+    if (running || closing)
+      return;
+    if (prepared.peer && same_source (prepared.source, source) &&
+        same_media (prepared.config, peer_config (s, *prepared.signaller, 1))) {
+      prepared.ready.push_back (std::move (ready));
+      prepared_progress ();
+      return;
+    }
+    drop_prepared ();
+    early_offer.reset ();
+    prepared.ready.push_back (std::move (ready));
+    prepared.source = source;
+    prepared.signaller = std::make_shared<OpenAIHttpSignaller> (worker, source,
+        s.http_timeout_s);
+    prepared.signaller->set_handlers (signaller_handlers ());
+    prepared.config = peer_config (s, *prepared.signaller, 1);
+    prepared.peer = std::make_shared<Peer> (worker, prepared.config,
+        peer_events ());
+    GST_INFO ("call %s: preparing", name.c_str ());
+    prepared.signaller->prepare ([this] {
+      prepared.secret = true;
+      prepared_progress ();
+    });
+    if (!prepared.peer || !prepared.peer->start ())
+      return; /* its error event lets it go */
+    if (prepared.peer)
+      prepared.peer->create_offer ();
+  }
+
+  /* The signaller prepared for these credentials, for start() to use. */
+  std::shared_ptr<Signaller> take_prepared_signaller (
+      const std::shared_ptr<CredentialSource> &source)
+  {
+    if (!prepared.signaller || !same_source (prepared.source, source))
+      return nullptr;
+    return prepared.signaller;
+  }
+
+  void prepared_progress ()
+  {
+    if (prepared.peer &&
+        (!early_offer || !prepared.peer->gathering_done () || !prepared.secret))
+      return;
+    auto ready = std::move (prepared.ready);
+    prepared.ready.clear ();
+    if (prepared.peer)
+      GST_INFO ("call %s: prepared", name.c_str ());
+    for (auto &fn : ready)
+      fn ();
+  }
+
+  /* What was prepared and not used: let go (the peer later, as it may be
+   * what is calling), with no word to those waiting for it. */
+  void drop_prepared ()
+  {
+    if (auto p = std::move (prepared.peer)) {
+      p->stop ();
+      worker.post ([p] {});
+    }
+    prepared = Prepared ();
   }
 
   /* Tears the current attempt down, on the worker. hangup: tell the far
@@ -278,10 +412,16 @@ struct Call::Impl {
         return;
       session = id;
       note_counters ();
-      if (offer)
+      if (offer) {
         p->set_remote_description (GST_WEBRTC_SDP_TYPE_OFFER, offer->sdp);
-      else
+      } else if (early_offer) {
+        /* Made ahead (prepare()): sent as it would have been. */
+        auto d = std::move (*early_offer);
+        early_offer.reset ();
+        send_description (d.type, d.sdp);
+      } else if (!offer_pending) {
         p->create_offer ();
+      }
     };
     h.remote_description = [this] (const std::string &id,
                                const SessionDescription &d,
@@ -350,6 +490,13 @@ struct Call::Impl {
     Peer::Events e;
     e.local_description = [this] (GstWebRTCSDPType type,
                               const std::string &sdp) {
+      offer_pending = false;
+      if (!running || session.empty ()) {
+        /* Made ahead of its session: kept for it. */
+        early_offer = SessionDescription { type, sdp };
+        prepared_progress ();
+        return;
+      }
       send_description (type, sdp);
     };
     e.local_candidate = [this] (unsigned mline, const std::string &candidate) {
@@ -357,6 +504,10 @@ struct Call::Impl {
         signaller->send_candidate (session, mline, candidate);
     };
     e.gathering_done = [this] {
+      if (!running) {
+        prepared_progress ();
+        return;
+      }
       if (watch->deadline_pending ())
         send_gathered (GST_WEBRTC_SDP_TYPE_OFFER);
     };
@@ -371,6 +522,12 @@ struct Call::Impl {
         connected ();
     };
     e.error = [this] (const PeerError &error) {
+      if (!running) {
+        GST_WARNING ("call %s: could not prepare: %s", name.c_str (),
+            error.message.c_str ());
+        drop_prepared ();
+        return;
+      }
       fault (fault_of (error.kind), error.message);
     };
     e.audio = [this] (GstBuffer *buffer) {
@@ -465,6 +622,7 @@ struct Call::Impl {
     }
     session.clear ();
     end_attempt (false);
+    drop_prepared ();
     if (before != ConnectionState::Failed && before != ConnectionState::Idle) {
       owner->state_.store (ConnectionState::Closed);
       std::lock_guard<std::mutex> l (lock);
@@ -552,12 +710,26 @@ void Call::start (std::shared_ptr<CredentialSource> credentials,
   const unsigned timeout_s = settings.http_timeout_s;
   /* Read on the worker only after start() has posted to it. */
   impl_->error_context = [credentials] { return credentials->stand_in (); };
+  Impl *impl = impl_.get ();
   start (
-      [credentials, timeout_s] (Worker &worker) {
+      [impl, credentials, timeout_s] (
+          Worker &worker) -> std::shared_ptr<Signaller> {
+        if (auto prepared = impl->take_prepared_signaller (credentials))
+          return prepared;
         return std::make_shared<OpenAIHttpSignaller> (worker, credentials,
             timeout_s);
       },
       std::move (settings));
+}
+
+void Call::prepare (std::shared_ptr<CredentialSource> credentials,
+    CallSettings settings, std::function<void ()> ready)
+{
+  if (started_.load ())
+    return;
+  impl_->worker.post ([this, credentials, settings, ready] {
+    impl_->prepare (credentials, settings, ready);
+  });
 }
 
 void Call::start (SignallerFactory make_signaller, CallSettings settings)

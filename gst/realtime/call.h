@@ -194,6 +194,15 @@ class Call {
   void start (std::shared_ptr<CredentialSource> credentials,
       CallSettings settings);
   void start (SignallerFactory make_signaller, CallSettings settings);
+  /* Gets the call ready before it is wanted (an application parked in
+   * READY): its peer built, the offer made and gathered, and the secret
+   * minted. Nothing reaches the service before start(), which uses what
+   * was prepared when it has the same credentials and media settings and
+   * lets it go otherwise; a second prepare() does the same. ready runs on
+   * the call's worker once all of it is in hand (a secret that could not
+   * be minted counts: start() will say why); not if it is let go first. */
+  void prepare (std::shared_ptr<CredentialSource> credentials,
+      CallSettings settings, std::function<void ()> ready);
   ConnectionState state () const { return state_.load (); }
 
   /* User audio (any timestamps; S16LE 48 kHz mono). Dropped, and counted,

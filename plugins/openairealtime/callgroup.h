@@ -24,8 +24,10 @@ class CallMember {
 struct CallGroup {
   const std::string key;
   std::mutex lock;
-  std::vector<CallMember *> members;  /* under lock; in order of enrolment */
-  std::weak_ptr<rt::Call> call;       /* under lock: the call, once started */
+  std::vector<CallMember *> members; /* under lock; in order of enrolment */
+  std::weak_ptr<rt::Call> call;      /* under lock: the call, once started */
+  /* Under lock: the call prepared in READY, held until it starts. */
+  std::shared_ptr<rt::Call> prepared;
   rt::SessionConfig provider_session; /* under lock: the starter's provider's */
 
   explicit CallGroup (std::string k) : key (std::move (k)) {}

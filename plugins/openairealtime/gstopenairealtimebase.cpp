@@ -254,7 +254,8 @@ static void take_context (BaseState *st, GstContext *context)
  * secret with where to post it. Sets *provider_session to the provider's
  * session settings (under the elements'). */
 static std::shared_ptr<rt::CredentialSource> credentials (BaseState *st,
-    const CallConfig &config, rt::SessionConfig *provider_session)
+    const CallConfig &config, rt::SessionConfig *provider_session,
+    GstEphemeralTokenProvider *found = nullptr)
 {
   GstEphemeralTokenProvider *provider;
   {
@@ -263,6 +264,8 @@ static std::shared_ptr<rt::CredentialSource> credentials (BaseState *st,
         GST_EPHEMERAL_TOKEN_PROVIDER (gst_object_ref (st->provider)) :
         nullptr;
   }
+  if (!provider && found)
+    provider = GST_EPHEMERAL_TOKEN_PROVIDER (gst_object_ref (found));
   if (!provider && config.client_secret.empty ()) {
     GST_INFO_OBJECT (st->element,
         "no token provider in the pipeline: using "
@@ -311,14 +314,11 @@ static void warn_conflicts (BaseState *st,
 
 /* READY→PAUSED: joins the call of the element's group; the first element to
  * get here starts it with the settings of every element merged. */
-static void join (GstOpenAIRealtimeBase *self)
+static void find_provider (BaseState *st)
 {
-  BaseState *st = state_of (self);
   bool have_provider;
   {
     std::lock_guard<std::mutex> l (st->lock);
-    if (st->call)
-      return;
     have_provider = st->provider != nullptr;
   }
   /* The standard context dance: an application or the bin (which keeps the
@@ -335,6 +335,17 @@ static void join (GstOpenAIRealtimeBase *self)
               GST_EPHEMERAL_TOKEN_PROVIDER_CONTEXT));
     }
   }
+}
+
+static void join (GstOpenAIRealtimeBase *self)
+{
+  BaseState *st = state_of (self);
+  {
+    std::lock_guard<std::mutex> l (st->lock);
+    if (st->call)
+      return;
+  }
+  find_provider (st);
 
   /* The session name may have changed in READY. */
   const std::string key = call_key (st->element, session_name (st));
@@ -365,8 +376,10 @@ static void join (GstOpenAIRealtimeBase *self)
       settings = config.settings;
       settings.session = rt::merge_session (group->provider_session,
           config.settings.session);
+      /* The one prepared in READY, if any (held by the group till now). */
       call = rt::Call::obtain (key);
       group->call = call;
+      group->prepared.reset ();
     }
     call->add_observer (reporter,
         GST_OPENAI_REALTIME_BASE_GET_CLASS (self)->gives_output);
@@ -383,6 +396,107 @@ static void join (GstOpenAIRealtimeBase *self)
   } else {
     GST_DEBUG_OBJECT (self, "joined call %s", key.c_str ());
   }
+}
+
+/* The one token provider in the element's top-level bin, if there is
+ * exactly one (a reference). */
+static GstEphemeralTokenProvider *provider_in_pipeline (GstElement *element)
+{
+  GstElement *top = GST_ELEMENT (gst_object_ref (element));
+  while (GstElement *parent = GST_ELEMENT (
+             gst_object_get_parent (GST_OBJECT (top)))) {
+    gst_object_unref (top);
+    top = parent;
+  }
+  GstEphemeralTokenProvider *found = nullptr;
+  int n = 0;
+  if (GST_IS_BIN (top)) {
+    GstIterator *it = gst_bin_iterate_recurse (GST_BIN (top));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+      auto *e = GST_ELEMENT (g_value_get_object (&item));
+      if (GST_IS_EPHEMERAL_TOKEN_PROVIDER (e) && n++ == 0)
+        found = GST_EPHEMERAL_TOKEN_PROVIDER (gst_object_ref (e));
+      g_value_reset (&item);
+    }
+    g_value_unset (&item);
+    gst_iterator_free (it);
+  }
+  gst_object_unref (top);
+  if (n > 1 && found) {
+    gst_object_unref (found);
+    found = nullptr;
+  }
+  return found;
+}
+
+/* NULL→READY of a pipeline parked in READY: the group's call is prepared
+ * with the settings of the elements enrolled so far (Call::prepare; the
+ * call lets it go at PAUSED if the final settings want another), and the
+ * element posts "openai-realtime-prepared" once it is. */
+static void prepare (GstOpenAIRealtimeBase *self)
+{
+  BaseState *st = state_of (self);
+  find_provider (st);
+  /* A bin changes its sinks first: the provider beside them may not have
+   * said where it is yet. The one in the pipeline is then taken for
+   * preparing; PAUSED finds it the usual way, and lets what was prepared
+   * go should that give other credentials. */
+  GstEphemeralTokenProvider *found = nullptr;
+  bool have_provider;
+  {
+    std::lock_guard<std::mutex> l (st->lock);
+    have_provider = st->provider != nullptr;
+  }
+  if (!have_provider)
+    found = provider_in_pipeline (st->element);
+  std::shared_ptr<CallGroup> group;
+  {
+    std::lock_guard<std::mutex> l (st->lock);
+    group = st->group;
+  }
+  if (!group) {
+    if (found)
+      gst_object_unref (found);
+    return;
+  }
+  std::shared_ptr<rt::Call> call;
+  std::shared_ptr<rt::CredentialSource> source;
+  rt::CallSettings settings;
+  {
+    std::lock_guard<std::mutex> l (group->lock);
+    if (group->call.lock ()) {
+      if (found)
+        gst_object_unref (found);
+      return;
+    }
+    CallConfig config = group->merge ();
+    rt::SessionConfig provider_session;
+    source = credentials (st, config, &provider_session, found);
+    settings = config.settings;
+    settings.session = rt::merge_session (provider_session,
+        config.settings.session);
+    if (!group->prepared)
+      group->prepared = rt::Call::obtain (group->key);
+    call = group->prepared;
+  }
+  if (found)
+    gst_object_unref (found);
+  /* Cleared however the callback ends: run, or let go unrun. */
+  std::shared_ptr<GWeakRef> weak (new GWeakRef, [] (GWeakRef *w) {
+    g_weak_ref_clear (w);
+    delete w;
+  });
+  g_weak_ref_init (weak.get (), self);
+  call->prepare (source, settings, [weak] {
+    if (auto *element = static_cast<GstElement *> (
+            g_weak_ref_get (weak.get ()))) {
+      gst_element_post_message (element,
+          gst_message_new_element (GST_OBJECT (element),
+              gst_structure_new_empty ("openai-realtime-prepared")));
+      gst_object_unref (element);
+    }
+  });
 }
 
 /* PAUSED→READY: leaves the call; the last element to leave hangs up. */
@@ -439,10 +553,12 @@ static GstStateChangeReturn gst_openai_realtime_base_change_state (
      * was made, is done by then. On its way to PLAYING the call goes on
      * meanwhile instead: it loads what it needs itself as it needs it.
      * Bounded: past it, the call waits for what it still needs. */
-    if (top_level_target (element) == GST_STATE_READY &&
-        !rt::await_prewarm (5000))
+    const bool parked = top_level_target (element) == GST_STATE_READY;
+    if (parked && !rt::await_prewarm (5000))
       GST_WARNING_OBJECT (self, "the call's plugins are still loading");
     enroll (st);
+    if (parked)
+      prepare (self);
   } else if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
     join (self);
   GstStateChangeReturn ret =

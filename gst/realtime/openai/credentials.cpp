@@ -117,6 +117,32 @@ std::string SecretMinter::stand_in () const
   return resolved ().stand_in;
 }
 
+namespace {
+
+std::string digest (const std::string &text)
+{
+  gchar *d = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text.c_str (),
+      (gssize) text.size ());
+  std::string out (d ? d : "");
+  g_free (d);
+  return out;
+}
+
+}  // namespace
+
+std::string SecretMinter::fingerprint () const
+{
+  const Settings s = resolved ();
+  const ApiEndpoint endpoint = resolve_endpoint (s.api_base, s.flavor);
+  return digest (endpoint.realtime + '\n' + s.api_key + '\n' +
+      build_client_secret_request (s.session, s.ttl_seconds));
+}
+
+std::string FixedSecret::fingerprint () const
+{
+  return digest (credentials_.api_base + '\n' + credentials_.secret);
+}
+
 unsigned SecretMinter::minted () const
 {
   std::lock_guard<std::mutex> lock (lock_);

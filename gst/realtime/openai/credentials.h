@@ -61,6 +61,10 @@ class CredentialSource {
   /* Set when calls go to a stand-in for the service because nothing was
    * configured: which, in words that go with any error of the call. */
   virtual std::string stand_in () const { return {}; }
+  /* What a secret fetched now depends on (where, with what key, for what
+   * session), as a digest: a secret fetched ahead is used only while this
+   * stays the same. */
+  virtual std::string fingerprint () const { return {}; }
 };
 
 /* The API key kept in a file (systemd's LoadCredential=, a secret mounted
@@ -99,6 +103,7 @@ class SecretMinter : public CredentialSource,
       std::function<void (CredentialsResult)> done) override;
   std::string api_base () const override;
   std::string stand_in () const override;
+  std::string fingerprint () const override;
 
   /* Secrets minted so far (for statistics and tests). */
   unsigned minted () const;
@@ -117,6 +122,7 @@ class FixedSecret : public CredentialSource {
   void fetch (HttpClient &http,
       std::function<void (CredentialsResult)> done) override;
   std::string api_base () const override { return base_; }
+  std::string fingerprint () const override;
 
  private:
   Credentials credentials_;

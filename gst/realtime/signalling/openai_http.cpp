@@ -111,10 +111,91 @@ void OpenAIHttpSignaller::start ()
     secrets_++;
     post_offer (s);
   });
+  if (take_spare (minted))
+    return;
   HttpClient *http = http_.get ();
   http_worker_->post ([http, credentials = credentials_, minted] {
     credentials->fetch (*http, minted);
   });
+}
+
+void OpenAIHttpSignaller::prepare (std::function<void ()> ready)
+{
+  if (spare_.pending) {
+    spare_.ready.push_back (std::move (ready));
+    return;
+  }
+  if (session_ || spare_.result) {
+    ready ();
+    return;
+  }
+  spare_.pending = true;
+  spare_.fingerprint = credentials_->fingerprint ();
+  spare_.ready.push_back (std::move (ready));
+  const unsigned generation = ++spare_generation_;
+  auto fetched = back_here<CredentialsResult> (
+      [this, generation] (CredentialsResult r) {
+        if (generation != spare_generation_)
+          return;
+        auto ready = std::move (spare_.ready);
+        auto waiter = std::move (spare_.waiter);
+        spare_ = Spare ();
+        if (waiter) {
+          waiter (std::move (r));
+        } else if (r.ok) {
+          spare_.result = std::move (r);
+          spare_.fingerprint = credentials_->fingerprint ();
+          spare_.fetched_us = g_get_monotonic_time ();
+          spare_.fetched_real_s = g_get_real_time () / G_USEC_PER_SEC;
+        } else {
+          /* The session's own fetch will meet the same and say it. */
+          GST_DEBUG ("no secret ahead: %s", r.error.describe ().c_str ());
+        }
+        for (auto &fn : ready)
+          fn ();
+      });
+  HttpClient *http = http_.get ();
+  http_worker_->post ([http, credentials = credentials_, fetched] {
+    credentials->fetch (*http, fetched);
+  });
+}
+
+bool OpenAIHttpSignaller::take_spare (
+    const std::function<void (CredentialsResult)> &minted)
+{
+  if (!spare_.pending && !spare_.result)
+    return false;
+  const bool same = spare_.fingerprint == credentials_->fingerprint ();
+  if (same && spare_.pending) {
+    spare_.waiter = minted;
+    return true;
+  }
+  Spare spare = std::move (spare_);
+  spare_ = Spare ();
+  spare_generation_++; /* one still on its way answers into nothing */
+  for (auto &fn : spare.ready)
+    fn ();
+  if (!same || !spare.result) {
+    GST_DEBUG ("the secret minted ahead was for other settings");
+    return false;
+  }
+  /* Used while at least half its life is left (a secret only starts a
+   * call; the call outlives it). Its life is read against the service's
+   * clock once, then counted on ours. */
+  const gint64 expires = spare.result->credentials.expires_at;
+  if (expires > 0) {
+    const gint64 life = CLAMP (expires - spare.fetched_real_s, 10, 7200);
+    const gint64 age = (g_get_monotonic_time () - spare.fetched_us) /
+        G_USEC_PER_SEC;
+    if (age * 2 > life) {
+      GST_DEBUG ("the secret minted ahead is %" G_GINT64_FORMAT
+                 " s old, past half its life: minting another",
+          age);
+      return false;
+    }
+  }
+  minted (std::move (*spare.result));
+  return true;
 }
 
 void OpenAIHttpSignaller::send_candidate (const std::string &session,

@@ -15,7 +15,9 @@
 #include "signalling/signaller.h"
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace rt {
 
@@ -28,6 +30,10 @@ class OpenAIHttpSignaller : public Signaller {
 
   SignallerCapabilities capabilities () const override;
   void start () override;
+  /* Mints the next session's secret ahead; start() takes it while it is
+   * fresh and fetched for the same settings (CredentialSource::fingerprint),
+   * or waits for it while it is on its way. */
+  void prepare (std::function<void ()> ready) override;
   void stop (std::function<void ()> done) override;
   void send_description (const std::string &session,
       const SessionDescription &description) override;
@@ -38,6 +44,20 @@ class OpenAIHttpSignaller : public Signaller {
 
  private:
   struct Session;
+  /* A secret minted ahead by prepare(), on worker_. */
+  struct Spare {
+    bool pending = false;
+    std::optional<CredentialsResult> result;
+    std::string fingerprint;
+    gint64 fetched_us = 0;     /* monotonic */
+    gint64 fetched_real_s = 0; /* against the secret's expiry */
+    /* start() waiting for the pending one. */
+    std::function<void (CredentialsResult)> waiter;
+    std::vector<std::function<void ()>> ready;
+  };
+  /* Hands minted the spare, or makes it wait for the one on its way:
+   * false when there is none fit for this session. */
+  bool take_spare (const std::function<void (CredentialsResult)> &minted);
   void post_offer (const std::shared_ptr<Session> &s);
   void hangup (const std::shared_ptr<Session> &s, std::function<void ()> done);
   /* Posts req from the HTTP worker; answered runs there. */
@@ -57,6 +77,8 @@ class OpenAIHttpSignaller : public Signaller {
   std::shared_ptr<Session> session_;
   unsigned next_id_ = 0;
   guint64 secrets_ = 0;
+  Spare spare_;
+  unsigned spare_generation_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);
   std::shared_ptr<Worker> http_worker_;
   /* Made, used and destroyed on http_worker_. */

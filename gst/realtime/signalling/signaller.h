@@ -68,6 +68,11 @@ class Signaller {
    * secret) and says session_requested. Several may follow one another;
    * each start() supersedes the previous session. */
   virtual void start () = 0;
+  /* Before any session: gets what the next start() needs and can have
+   * ahead (the service's exchange mints its secret), so that start() does
+   * not wait for it. ready runs on the owner's worker once that is in hand
+   * or failed (at once when there is nothing to get). */
+  virtual void prepare (std::function<void ()> ready) { ready (); }
   /* Ends every session, telling the far end; done runs once that is said
    * or given up on (the owner bounds its wait). */
   virtual void stop (std::function<void ()> done) = 0;

@@ -140,6 +140,7 @@ class Peer {
    * sets it playing; false (after an error event) when that cannot be
    * done. */
   bool start ();
+  bool started () const { return webrtc_ != nullptr; }
   /* A channel made by start() or by create_data_channel(), by label. */
   std::shared_ptr<DataChannel> channel (const std::string &label) const;
   /* On the worker, bounded: waits for webrtcbin's pending get-stats (1.22.0
