@@ -40,7 +40,7 @@ for line in open(sys.argv[1]):
     t = json.loads(line)
     if t["result"] in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
         said = [l.strip() for l in ((t.get("stdout") or "") + "\n" + (t.get("stderr") or "")).splitlines()
-                if re.match(r"\s*(FAIL\b|not ok\b|.*Assertion|.*ERROR: \w+Sanitizer)", l)]
+                if re.match(r"\s*(FAIL\b|not ok\b|Bail out!|\S+:\d+:[FE]:|.*[Aa]ssertion|.*ERROR: \w+Sanitizer)", l)]
         why = " | ".join(l[:300] for l in said[:3])
         print(t["name"], t["result"] + (" -- " + why if why else ""))' "$json")
   else

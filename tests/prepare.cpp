@@ -156,8 +156,8 @@ GST_START_TEST (test_stale_secret_minted_again)
 }
 GST_END_TEST;
 
-/* READY and back to NULL: nothing posted, nothing left; the same pipeline
- * then calls as usual, straight from NULL. */
+/* READY and back to NULL: nothing posted; the same pipeline then calls as
+ * usual, straight from NULL, with a secret of its own. */
 GST_START_TEST (test_ready_then_null)
 {
   fail_unless (server.control ("/control/reset", "{}"));
@@ -165,10 +165,34 @@ GST_START_TEST (test_ready_then_null)
   park (s);
   fail_unless (gst_element_set_state (s.pipeline, GST_STATE_NULL) ==
       GST_STATE_CHANGE_SUCCESS);
-  fail_unless_equals_int (requests ().calls, 0);
+  Requests r = requests ();
+  fail_unless_equals_int (r.secrets, 1);
+  fail_unless_equals_int (r.calls, 0);
   s.play ();
   fail_unless (s.wait_event ("session.created"), "no session.created");
-  fail_unless_equals_int (requests ().calls, 1);
+  /* The secret of the call let go went with it. */
+  r = requests ();
+  fail_unless_equals_int (r.secrets, 2);
+  fail_unless_equals_int (r.calls, 1);
+  expect_no_error (s);
+}
+GST_END_TEST;
+
+/* PLAYING right after READY, the preparation still under way: the call
+ * waits for the secret and the offer being made, and makes neither
+ * twice. */
+GST_START_TEST (test_playing_while_preparing)
+{
+  fail_unless (server.control ("/control/reset", "{}"));
+  Session s (key ());
+  fail_unless (gst_element_set_state (s.pipeline, GST_STATE_READY) ==
+      GST_STATE_CHANGE_SUCCESS);
+  s.play ();
+  fail_unless (s.wait_event ("session.created"), "no session.created");
+  fail_unless (s.wait_audio (0, 4800), "no agent audio");
+  Requests r = requests ();
+  fail_unless_equals_int (r.secrets, 1);
+  fail_unless_equals_int (r.calls, 1);
   expect_no_error (s);
 }
 GST_END_TEST;
@@ -183,6 +207,7 @@ static Suite *prepare_suite (void)
   tcase_add_test (tc, test_prepared_peer_let_go);
   tcase_add_test (tc, test_stale_secret_minted_again);
   tcase_add_test (tc, test_ready_then_null);
+  tcase_add_test (tc, test_playing_while_preparing);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -93,7 +93,8 @@ struct Call::Impl {
     std::shared_ptr<Peer> peer;
     PeerConfig config;
     bool secret = false; /* the signaller has what it could get ahead */
-    std::vector<std::function<void ()>> ready;
+    gint64 made_us = 0;  /* monotonic */
+    std::vector<std::function<void (bool)>> ready;
   } prepared;
   /* The first attempt's offer, made before its session was: sent once the
    * session is requested. */
@@ -245,7 +246,10 @@ struct Call::Impl {
     const PeerConfig config = peer_config (settings, *signaller, generation);
     std::shared_ptr<Peer> p;
     if (prepared.peer && generation == 1 &&
-        same_media (prepared.config, config)) {
+        same_media (prepared.config, config) &&
+        !signaller->capabilities ().trickle &&
+        g_get_monotonic_time () - prepared.made_us <
+            (gint64) kPreparedPeerMaxS * G_USEC_PER_SEC) {
       GST_INFO ("call %s: using the peer prepared ahead", name.c_str ());
       p = std::move (prepared.peer);
       offer_pending = !early_offer;
@@ -302,33 +306,47 @@ struct Call::Impl {
   /* ---- preparing ahead of start() ---- */
 
   void prepare (std::shared_ptr<CredentialSource> source, CallSettings s,
-      std::function<void ()> ready)
+      std::function<void (bool)> ready)
   {
     if (running || closing)
       return;
-    if (prepared.peer && same_source (prepared.source, source) &&
+    const bool same_secret = prepared.signaller &&
+        same_source (prepared.source, source);
+    if (prepared.peer && same_secret &&
         same_media (prepared.config, peer_config (s, *prepared.signaller, 1))) {
       prepared.ready.push_back (std::move (ready));
       prepared_progress ();
       return;
     }
+    /* Other media settings: a new peer; the secret, which does not depend
+     * on them, is kept. */
+    Prepared keep;
+    if (same_secret) {
+      keep.source = prepared.source;
+      keep.signaller = prepared.signaller;
+      keep.secret = prepared.secret;
+    }
     drop_prepared ();
+    prepared = std::move (keep);
     early_offer.reset ();
     prepared.ready.push_back (std::move (ready));
-    prepared.source = source;
-    prepared.signaller = std::make_shared<OpenAIHttpSignaller> (worker, source,
-        s.http_timeout_s);
-    prepared.signaller->set_handlers (signaller_handlers ());
+    if (!prepared.signaller) {
+      prepared.source = source;
+      prepared.signaller = std::make_shared<OpenAIHttpSignaller> (worker,
+          source, s.http_timeout_s);
+      prepared.signaller->set_handlers (signaller_handlers ());
+      prepared.signaller->prepare ([this] {
+        prepared.secret = true;
+        prepared_progress ();
+      });
+    }
     prepared.config = peer_config (s, *prepared.signaller, 1);
+    prepared.made_us = g_get_monotonic_time ();
     prepared.peer = std::make_shared<Peer> (worker, prepared.config,
         peer_events ());
     GST_INFO ("call %s: preparing", name.c_str ());
-    prepared.signaller->prepare ([this] {
-      prepared.secret = true;
-      prepared_progress ();
-    });
-    if (!prepared.peer || !prepared.peer->start ())
-      return; /* its error event lets it go */
+    if (!prepared.peer->start ())
+      return; /* its error event has let it go */
     if (prepared.peer)
       prepared.peer->create_offer ();
   }
@@ -352,7 +370,7 @@ struct Call::Impl {
     if (prepared.peer)
       GST_INFO ("call %s: prepared", name.c_str ());
     for (auto &fn : ready)
-      fn ();
+      fn (prepared.peer != nullptr);
   }
 
   /* What was prepared and not used: let go (the peer later, as it may be
@@ -525,7 +543,10 @@ struct Call::Impl {
       if (!running) {
         GST_WARNING ("call %s: could not prepare: %s", name.c_str (),
             error.message.c_str ());
+        auto ready = std::move (prepared.ready);
         drop_prepared ();
+        for (auto &fn : ready)
+          fn (false);
         return;
       }
       fault (fault_of (error.kind), error.message);
@@ -723,7 +744,7 @@ void Call::start (std::shared_ptr<CredentialSource> credentials,
 }
 
 void Call::prepare (std::shared_ptr<CredentialSource> credentials,
-    CallSettings settings, std::function<void ()> ready)
+    CallSettings settings, std::function<void (bool)> ready)
 {
   if (started_.load ())
     return;

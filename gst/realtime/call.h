@@ -198,11 +198,16 @@ class Call {
    * READY): its peer built, the offer made and gathered, and the secret
    * minted. Nothing reaches the service before start(), which uses what
    * was prepared when it has the same credentials and media settings and
-   * lets it go otherwise; a second prepare() does the same. ready runs on
-   * the call's worker once all of it is in hand (a secret that could not
-   * be minted counts: start() will say why); not if it is let go first. */
+   * lets it go otherwise. A second prepare() keeps what still fits. ready
+   * runs on the call's worker: with true once all of it is in hand (a
+   * secret that could not be minted counts: start() will say why), with
+   * false if the peer failed; not at all if start() or another prepare()
+   * came first. */
   void prepare (std::shared_ptr<CredentialSource> credentials,
-      CallSettings settings, std::function<void ()> ready);
+      CallSettings settings, std::function<void (bool)> ready);
+  /* A prepared peer older than this is not used: the network may have
+   * changed under its candidates. */
+  static constexpr unsigned kPreparedPeerMaxS = 300;
   ConnectionState state () const { return state_.load (); }
 
   /* User audio (any timestamps; S16LE 48 kHz mono). Dropped, and counted,

@@ -413,11 +413,22 @@ static GstEphemeralTokenProvider *provider_in_pipeline (GstElement *element)
   if (GST_IS_BIN (top)) {
     GstIterator *it = gst_bin_iterate_recurse (GST_BIN (top));
     GValue item = G_VALUE_INIT;
-    while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
-      auto *e = GST_ELEMENT (g_value_get_object (&item));
-      if (GST_IS_EPHEMERAL_TOKEN_PROVIDER (e) && n++ == 0)
-        found = GST_EPHEMERAL_TOKEN_PROVIDER (gst_object_ref (e));
-      g_value_reset (&item);
+    for (bool done = false; !done;) {
+      switch (gst_iterator_next (it, &item)) {
+        case GST_ITERATOR_OK: {
+          auto *e = GST_ELEMENT (g_value_get_object (&item));
+          if (GST_IS_EPHEMERAL_TOKEN_PROVIDER (e) && n++ == 0)
+            found = GST_EPHEMERAL_TOKEN_PROVIDER (gst_object_ref (e));
+          g_value_reset (&item);
+          break;
+        }
+        case GST_ITERATOR_RESYNC: /* the bin changed: count again */
+          gst_clear_object (&found);
+          n = 0;
+          gst_iterator_resync (it);
+          break;
+        default: done = true;
+      }
     }
     g_value_unset (&item);
     gst_iterator_free (it);
@@ -471,6 +482,10 @@ static void prepare (GstOpenAIRealtimeBase *self)
       return;
     }
     CallConfig config = group->merge ();
+    /* Credentials the application has not chosen (the environment's key,
+     * the local stand-in) are not used ahead: PAUSED may find others. */
+    if (!have_provider && !found && config.client_secret.empty ())
+      return;
     rt::SessionConfig provider_session;
     source = credentials (st, config, &provider_session, found);
     settings = config.settings;
@@ -488,12 +503,13 @@ static void prepare (GstOpenAIRealtimeBase *self)
     delete w;
   });
   g_weak_ref_init (weak.get (), self);
-  call->prepare (source, settings, [weak] {
+  call->prepare (source, settings, [weak] (bool ok) {
     if (auto *element = static_cast<GstElement *> (
             g_weak_ref_get (weak.get ()))) {
       gst_element_post_message (element,
           gst_message_new_element (GST_OBJECT (element),
-              gst_structure_new_empty ("openai-realtime-prepared")));
+              gst_structure_new ("openai-realtime-prepared", "ok",
+                  G_TYPE_BOOLEAN, ok, nullptr)));
       gst_object_unref (element);
     }
   });

@@ -133,8 +133,10 @@ void OpenAIHttpSignaller::prepare (std::function<void ()> ready)
   spare_.fingerprint = credentials_->fingerprint ();
   spare_.ready.push_back (std::move (ready));
   const unsigned generation = ++spare_generation_;
+  /* Kept as it was asked for: settings changed meanwhile make it unfit. */
+  const std::string asked_for = spare_.fingerprint;
   auto fetched = back_here<CredentialsResult> (
-      [this, generation] (CredentialsResult r) {
+      [this, generation, asked_for] (CredentialsResult r) {
         if (generation != spare_generation_)
           return;
         auto ready = std::move (spare_.ready);
@@ -144,7 +146,7 @@ void OpenAIHttpSignaller::prepare (std::function<void ()> ready)
           waiter (std::move (r));
         } else if (r.ok) {
           spare_.result = std::move (r);
-          spare_.fingerprint = credentials_->fingerprint ();
+          spare_.fingerprint = asked_for;
           spare_.fetched_us = g_get_monotonic_time ();
           spare_.fetched_real_s = g_get_real_time () / G_USEC_PER_SEC;
         } else {
