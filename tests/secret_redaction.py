@@ -120,7 +120,8 @@ pipeline.set_state(Gst.State.NULL)
 """
 
 server = subprocess.Popen([server_bin, "--address", "127.0.0.1", "--port", "0",
-                           "--control", "--speech", "tone", "--api-key", key],
+                           "--control", "--speech", "tone", "--recognition", "off",
+                           "--api-key", key],
                           stdout=subprocess.PIPE, text=True)
 failures = []
 try:
@@ -148,6 +149,9 @@ try:
         replies = []
         for n, (cmd, cmd_env) in enumerate(((launch_cmd, env), (app_cmd, app_env),
                                             (file_cmd, file_env))):
+            # A loaded machine may make a process reconnect (each attempt a
+            # call at the server): its calls are those after the last run's.
+            first_call = len(control_log(base)["calls"])
             with open(out_path, "a") as out:
                 proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                         env=cmd_env)
@@ -155,9 +159,9 @@ try:
                                        "port": r"http-bound-port = ([1-9]\d*)"})
 
                 def call_up():
-                    calls = control_log(base)["calls"]
-                    if len(calls) <= n or not any(
-                            e.get("type") == "session.update" for e in calls[n]["events"]):
+                    calls = control_log(base)["calls"][first_call:]
+                    if not any(e.get("type") == "session.update"
+                               for c in calls for e in c["events"]):
                         return False
                     if n == 1:
                         return True
@@ -200,8 +204,8 @@ try:
                     failures.append("%s did not stop" % cmd[0])
 
         calls = control_log(base)["calls"]
-        if len(calls) != 3 or not all(c["hangup"] for c in calls):
-            failures.append("expected three calls, all hung up: %s" %
+        if len(calls) < 3 or not all(c["hangup"] for c in calls):
+            failures.append("expected a call from each run, all hung up: %s" %
                             [(c["state"], c["hangup"]) for c in calls])
 
         with open(out_path, errors="replace") as f:

@@ -312,8 +312,8 @@ static void warn_conflicts (BaseState *st,
   }
 }
 
-/* READY→PAUSED: joins the call of the element's group; the first element to
- * get here starts it with the settings of every element merged. */
+/* The provider of the element's call, unless it has one: asked of the
+ * application or the bin by the usual context query. */
 static void find_provider (BaseState *st)
 {
   bool have_provider;
@@ -337,6 +337,8 @@ static void find_provider (BaseState *st)
   }
 }
 
+/* READY→PAUSED: joins the call of the element's group; the first element to
+ * get here starts it with the settings of every element merged. */
 static void join (GstOpenAIRealtimeBase *self)
 {
   BaseState *st = state_of (self);

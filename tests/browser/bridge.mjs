@@ -14,7 +14,7 @@ import { gstEnv } from './browser.mjs';
 
 export function startServer ({ agentHz = 880, echo = false } = {}) {
   const proc = spawn(process.env.REALTIME_SERVER, ['--address', '127.0.0.1', '--port', '0',
-    '--control', '--speech', 'tone', '--tone-freq', String(agentHz), ...(echo ? [] : ['--no-echo'])],
+    '--control', '--speech', 'tone', '--recognition', 'off', '--tone-freq', String(agentHz), ...(echo ? [] : ['--no-echo'])],
   { env: gstEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const server = { proc, err: '' };
   proc.stderr.on('data', (d) => { server.err += d; });

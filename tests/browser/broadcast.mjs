@@ -364,7 +364,7 @@ async function signalling (browser) {
 // voice, 660 Hz); a closed page ends its call.
 async function perPageAgent (browser) {
   const server = spawn(process.env.REALTIME_SERVER, ['--address', '127.0.0.1', '--port', '0',
-    '--control', '--speech', 'tone'], { env: gstEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    '--control', '--speech', 'tone', '--recognition', 'off'], { env: gstEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   const serverLines = createInterface({ input: server.stdout });
   const base = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('the local server did not start')), 15000);

@@ -75,6 +75,9 @@ async function pageCalls (ctx) {
     await app.untilEvent((e) => e.ev === 'dtmf' && e.digit === '#' && e.method === 'info', 10000, 'digits by INFO');
     await inPage(alice, () => window.phone.sendDTMF('7', undefined, { transportType: 'RFC2833', duration: 160 }));
     await app.untilEvent((e) => e.ev === 'dtmf' && e.digit === '7' && e.method === 'rtp', 10000, 'a digit by RFC 4733');
+    // The downstream event travels with the audio, behind what the source
+    // holds: it comes after the signal.
+    await app.untilEvent((e) => e.ev === 'dtmf-event' && e.number === 7, 5000, 'the digit 7 downstream');
     const digits = app.events.filter((e) => e.ev === 'dtmf').map((e) => `${e.digit}/${e.method}`);
     const downstream = app.events.filter((e) => e.ev === 'dtmf-event').map((e) => `${e.number}/${e.method}`);
     check(digits.join(' ') === '1/info #/info 7/rtp', `page calls: dtmf-received ${digits.join(' ')}`);

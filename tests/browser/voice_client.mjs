@@ -209,7 +209,8 @@ print("counters", json.dumps({n: p.get_property(n) for n in (
 async function main () {
   // The local server: the key from the environment, no echo.
   const server = await start('gst-openai-realtime-server', process.env.REALTIME_SERVER,
-    ['--address', '127.0.0.1', '--port', '0', '--control', '--speech', 'tone', '--no-echo'],
+    ['--address', '127.0.0.1', '--port', '0', '--control', '--speech', 'tone', '--recognition', 'off',
+      '--no-echo'],
     { ...process.env, REALTIME_SERVER_API_KEY: KEY }, /^listening on (http:\S+)/);
   const base = server.match[1];
   const callsUrl = base + '/v1/realtime/calls';
