@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "call.h"
 
+#include "call_prepare.h"
 #include "call_watch.h"
 
 #include "core/debug.h"
@@ -21,11 +22,6 @@ namespace rt {
 
 namespace {
 
-std::mutex registry_lock;
-std::map<std::string, std::weak_ptr<Call>> registry;
-
-constexpr const char *kEventsChannel = "oai-events";
-
 FaultKind fault_of (PeerError::Kind kind)
 {
   switch (kind) {
@@ -35,36 +31,6 @@ FaultKind fault_of (PeerError::Kind kind)
     case PeerError::Kind::Pipeline:
     default: return FaultKind::Pipeline;
   }
-}
-
-/* Whether a peer made for a would do for b: all but its name. */
-bool same_media (const PeerConfig &a, const PeerConfig &b)
-{
-  const PeerAudio &x = a.audio, &y = b.audio;
-  return a.role == b.role && a.latency_ms == b.latency_ms &&
-      a.stun_server == b.stun_server && a.turn_server == b.turn_server &&
-      a.local_addresses == b.local_addresses && a.ice_tcp == b.ice_tcp &&
-      a.channels == b.channels && a.latency == b.latency &&
-      x.direction == y.direction && x.codec == y.codec &&
-      x.payload_type == y.payload_type && x.input_caps == y.input_caps &&
-      x.input_queue_ms == y.input_queue_ms && x.output_caps == y.output_caps &&
-      x.opus_bitrate == y.opus_bitrate &&
-      x.opus_complexity == y.opus_complexity && x.opus_voice == y.opus_voice &&
-      x.direct_input == y.direct_input && x.stamp_input == y.stamp_input &&
-      x.telephone_event_pt == y.telephone_event_pt;
-}
-
-/* Whether secrets from b would be those of a (each element may hold its
- * own source for the same service, key and session). */
-bool same_source (const std::shared_ptr<CredentialSource> &a,
-    const std::shared_ptr<CredentialSource> &b)
-{
-  if (a == b)
-    return true;
-  if (!a || !b)
-    return false;
-  const std::string fa = a->fingerprint ();
-  return !fa.empty () && fa == b->fingerprint ();
 }
 
 }  // namespace
@@ -86,16 +52,8 @@ struct Call::Impl {
   bool running = false; /* start() has run */
   bool attempt_connected = false;
 
-  /* What prepare() got ready ahead of start(). */
-  struct Prepared {
-    std::shared_ptr<CredentialSource> source;
-    std::shared_ptr<Signaller> signaller;
-    std::shared_ptr<Peer> peer;
-    PeerConfig config;
-    bool secret = false; /* the signaller has what it could get ahead */
-    gint64 made_us = 0;  /* monotonic */
-    std::vector<std::function<void (bool)>> ready;
-  } prepared;
+  /* What prepare() got ready ahead of start() (made with the worker). */
+  std::unique_ptr<CallPreparation> prepared;
   /* The first attempt's offer, made before its session was: sent once the
    * session is requested. */
   std::optional<SessionDescription> early_offer;
@@ -128,6 +86,15 @@ struct Call::Impl {
         worker (("rtcall-" + name).c_str ())
   {
     watch = std::make_unique<AttemptWatch> (worker, watch_events ());
+    CallPreparation::Hooks hooks;
+    hooks.signaller_handlers = [this] { return signaller_handlers (); };
+    hooks.peer_events = [this] { return peer_events (); };
+    hooks.peer_config = [this] (const CallSettings &s, Signaller &sig) {
+      return peer_config (s, sig, 1);
+    };
+    hooks.offer_made = [this] { return early_offer.has_value (); };
+    hooks.new_peer = [this] { early_offer.reset (); };
+    prepared = std::make_unique<CallPreparation> (worker, std::move (hooks));
   }
 
   std::shared_ptr<Peer> current_peer () const
@@ -245,17 +212,14 @@ struct Call::Impl {
     }
     const PeerConfig config = peer_config (settings, *signaller, generation);
     std::shared_ptr<Peer> p;
-    if (prepared.peer && generation == 1 &&
-        same_media (prepared.config, config) &&
-        !signaller->capabilities ().trickle &&
-        g_get_monotonic_time () - prepared.made_us <
-            (gint64) kPreparedPeerMaxS * G_USEC_PER_SEC) {
+    if (generation == 1)
+      p = prepared->take_peer (config, *signaller);
+    else
+      prepared->drop ();
+    if (p) {
       GST_INFO ("call %s: using the peer prepared ahead", name.c_str ());
-      p = std::move (prepared.peer);
       offer_pending = !early_offer;
-    }
-    drop_prepared ();
-    if (!p) {
+    } else {
       early_offer.reset ();
       offer_pending = false;
       p = std::make_shared<Peer> (worker, config, peer_events ());
@@ -272,7 +236,7 @@ struct Call::Impl {
     if (!built && !p->start ())
       return; /* the error event has ended the attempt */
     if (settings.agent_session)
-      agent->attach (p->channel (kEventsChannel), kMaxDataChannelMessage);
+      agent->attach (p->channel (kCallEventsChannel), kMaxDataChannelMessage);
     AttemptWatch::Limits limits;
     limits.connect_timeout_ms = settings.connect_timeout_ms;
     limits.ice_disconnect_grace_ms = settings.ice_disconnect_grace_ms;
@@ -284,23 +248,9 @@ struct Call::Impl {
   PeerConfig peer_config (const CallSettings &s, Signaller &sig,
       unsigned gen) const
   {
-    PeerConfig config;
-    config.name = "realtime-call-" + name + "-" + std::to_string (gen);
-    config.role = PeerRole::Offerer;
-    config.latency_ms = s.jitterbuffer_ms;
-    config.audio.opus_bitrate = s.opus_bitrate;
-    config.audio.opus_complexity = s.opus_complexity;
-    config.audio.opus_voice = s.opus_voice;
-    config.audio.direct_input = true; /* push_audio() is the sink's thread */
-    config.latency = owner->latency_;
-    if (s.agent_session)
-      config.channels = { kEventsChannel };
-    /* libnice leaves loopback out whenever another interface exists, so a
-     * far end on this host (the local server) would be unreachable: gather
-     * on loopback alone then, which also keeps that traffic on the host. */
-    if (sig.capabilities ().far_end_local)
-      config.local_addresses = { "127.0.0.1" };
-    return config;
+    return attempt_peer_config ("realtime-call-" + name + "-" +
+            std::to_string (gen),
+        s, sig.capabilities ().far_end_local, owner->latency_);
   }
 
   /* ---- preparing ahead of start() ---- */
@@ -310,78 +260,8 @@ struct Call::Impl {
   {
     if (running || closing)
       return;
-    const bool same_secret = prepared.signaller &&
-        same_source (prepared.source, source);
-    if (prepared.peer && same_secret &&
-        same_media (prepared.config, peer_config (s, *prepared.signaller, 1))) {
-      prepared.ready.push_back (std::move (ready));
-      prepared_progress ();
-      return;
-    }
-    /* Other media settings: a new peer; the secret, which does not depend
-     * on them, is kept. */
-    Prepared keep;
-    if (same_secret) {
-      keep.source = prepared.source;
-      keep.signaller = prepared.signaller;
-      keep.secret = prepared.secret;
-    }
-    drop_prepared ();
-    prepared = std::move (keep);
-    early_offer.reset ();
-    prepared.ready.push_back (std::move (ready));
-    if (!prepared.signaller) {
-      prepared.source = source;
-      prepared.signaller = std::make_shared<OpenAIHttpSignaller> (worker,
-          source, s.http_timeout_s);
-      prepared.signaller->set_handlers (signaller_handlers ());
-      prepared.signaller->prepare ([this] {
-        prepared.secret = true;
-        prepared_progress ();
-      });
-    }
-    prepared.config = peer_config (s, *prepared.signaller, 1);
-    prepared.made_us = g_get_monotonic_time ();
-    prepared.peer = std::make_shared<Peer> (worker, prepared.config,
-        peer_events ());
     GST_INFO ("call %s: preparing", name.c_str ());
-    if (!prepared.peer->start ())
-      return; /* its error event has let it go */
-    if (prepared.peer)
-      prepared.peer->create_offer ();
-  }
-
-  /* The signaller prepared for these credentials, for start() to use. */
-  std::shared_ptr<Signaller> take_prepared_signaller (
-      const std::shared_ptr<CredentialSource> &source)
-  {
-    if (!prepared.signaller || !same_source (prepared.source, source))
-      return nullptr;
-    return prepared.signaller;
-  }
-
-  void prepared_progress ()
-  {
-    if (prepared.peer &&
-        (!early_offer || !prepared.peer->gathering_done () || !prepared.secret))
-      return;
-    auto ready = std::move (prepared.ready);
-    prepared.ready.clear ();
-    if (prepared.peer)
-      GST_INFO ("call %s: prepared", name.c_str ());
-    for (auto &fn : ready)
-      fn (prepared.peer != nullptr);
-  }
-
-  /* What was prepared and not used: let go (the peer later, as it may be
-   * what is calling), with no word to those waiting for it. */
-  void drop_prepared ()
-  {
-    if (auto p = std::move (prepared.peer)) {
-      p->stop ();
-      worker.post ([p] {});
-    }
-    prepared = Prepared ();
+    prepared->prepare (std::move (source), s, std::move (ready));
   }
 
   /* Tears the current attempt down, on the worker. hangup: tell the far
@@ -512,7 +392,7 @@ struct Call::Impl {
       if (!running || session.empty ()) {
         /* Made ahead of its session: kept for it. */
         early_offer = SessionDescription { type, sdp };
-        prepared_progress ();
+        prepared->progress ();
         return;
       }
       send_description (type, sdp);
@@ -523,7 +403,7 @@ struct Call::Impl {
     };
     e.gathering_done = [this] {
       if (!running) {
-        prepared_progress ();
+        prepared->progress ();
         return;
       }
       if (watch->deadline_pending ())
@@ -543,10 +423,7 @@ struct Call::Impl {
       if (!running) {
         GST_WARNING ("call %s: could not prepare: %s", name.c_str (),
             error.message.c_str ());
-        auto ready = std::move (prepared.ready);
-        drop_prepared ();
-        for (auto &fn : ready)
-          fn (false);
+        prepared->failed ();
         return;
       }
       fault (fault_of (error.kind), error.message);
@@ -643,7 +520,7 @@ struct Call::Impl {
     }
     session.clear ();
     end_attempt (false);
-    drop_prepared ();
+    prepared->drop ();
     if (before != ConnectionState::Failed && before != ConnectionState::Idle) {
       owner->state_.store (ConnectionState::Closed);
       std::lock_guard<std::mutex> l (lock);
@@ -652,19 +529,6 @@ struct Call::Impl {
     signaller.reset ();
   }
 };
-
-std::shared_ptr<Call> Call::obtain (const std::string &key)
-{
-  std::lock_guard<std::mutex> l (registry_lock);
-  auto &slot = registry[key];
-  if (auto existing = slot.lock ())
-    return existing;
-  auto call = std::make_shared<Call> (key);
-  slot = call;
-  for (auto it = registry.begin (); it != registry.end ();)
-    it = it->second.expired () ? registry.erase (it) : std::next (it);
-  return call;
-}
 
 Call::Call (std::string name)
     : latency_ (LatencyProbes::enabled () ? std::make_shared<LatencyProbes> () :
@@ -691,30 +555,6 @@ Call::~Call ()
   impl_->worker.run_sync ([this] { impl_->shutdown (); });
 }
 
-void ObserverSet::add (std::shared_ptr<CallObserver> observer, bool primary)
-{
-  std::lock_guard<std::mutex> l (lock_);
-  if (primary && !primary_)
-    primary_ = observer;
-  observers_.push_back (std::move (observer));
-}
-
-void ObserverSet::remove (const std::shared_ptr<CallObserver> &observer)
-{
-  std::lock_guard<std::mutex> l (lock_);
-  observers_.erase (
-      std::remove (observers_.begin (), observers_.end (), observer),
-      observers_.end ());
-  if (primary_ == observer)
-    primary_ = nullptr;
-}
-
-std::vector<std::shared_ptr<CallObserver>> ObserverSet::snapshot () const
-{
-  std::lock_guard<std::mutex> l (lock_);
-  return observers_;
-}
-
 void Call::add_observer (std::shared_ptr<CallObserver> observer, bool primary)
 {
   impl_->observers.add (std::move (observer), primary);
@@ -735,7 +575,7 @@ void Call::start (std::shared_ptr<CredentialSource> credentials,
   start (
       [impl, credentials, timeout_s] (
           Worker &worker) -> std::shared_ptr<Signaller> {
-        if (auto prepared = impl->take_prepared_signaller (credentials))
+        if (auto prepared = impl->prepared->signaller_for (credentials))
           return prepared;
         return std::make_shared<OpenAIHttpSignaller> (worker, credentials,
             timeout_s);

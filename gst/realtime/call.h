@@ -205,9 +205,6 @@ class Call {
    * came first. */
   void prepare (std::shared_ptr<CredentialSource> credentials,
       CallSettings settings, std::function<void (bool)> ready);
-  /* A prepared peer older than this is not used: the network may have
-   * changed under its candidates. */
-  static constexpr unsigned kPreparedPeerMaxS = 300;
   ConnectionState state () const { return state_.load (); }
 
   /* User audio (any timestamps; S16LE 48 kHz mono). Dropped, and counted,

@@ -61,4 +61,9 @@ void gst_openai_realtime_base_set_hooks (GstOpenAIRealtimeBase *self,
 /* The call this element is in, or nullptr. */
 std::shared_ptr<rt::Call> gst_openai_realtime_base_get_call (
     GstOpenAIRealtimeBase *self);
+
+/* The class's signals, emitted and action
+ * (gstopenairealtimebase_signals.cpp). */
+void gst_openai_realtime_base_install_signals (GType type);
+GST_DEBUG_CATEGORY_EXTERN (gst_openai_realtime_base_debug);
 #endif

@@ -104,17 +104,23 @@ static void reset_window (GstLiveAudioSrc *self)
   self->settling = TRUE;
 }
 
-guint64 gst_live_audio_src_flush (GstLiveAudioSrc *self)
+/* Drops what is queued (bytes returned), as if it had been played. */
+static gsize drop_queued (GstLiveAudioSrc *self)
 {
   g_mutex_lock (&self->lock);
-  gsize queued = gst_adapter_available (self->queue);
+  const gsize queued = gst_adapter_available (self->queue);
   gst_adapter_clear (self->queue);
   self->out_pos = self->in_pos;
   self->stamps->clear ();
   self->playing_out = FALSE;
   reset_window (self);
   g_mutex_unlock (&self->lock);
-  return queued / kBytesPerSample;
+  return queued;
+}
+
+guint64 gst_live_audio_src_flush (GstLiveAudioSrc *self)
+{
+  return drop_queued (self) / kBytesPerSample;
 }
 
 guint64 gst_live_audio_src_get_queued (GstLiveAudioSrc *self)
@@ -293,13 +299,7 @@ static gboolean gst_live_audio_src_start (GstBaseSrc *bsrc)
   auto *self = GST_LIVE_AUDIO_SRC (bsrc);
   self->start_time = GST_CLOCK_TIME_NONE;
   self->samples_out = 0;
-  g_mutex_lock (&self->lock);
-  gst_adapter_clear (self->queue);
-  self->out_pos = self->in_pos;
-  self->stamps->clear ();
-  self->playing_out = FALSE;
-  reset_window (self);
-  g_mutex_unlock (&self->lock);
+  drop_queued (self);
   return TRUE;
 }
 
