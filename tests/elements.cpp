@@ -609,6 +609,30 @@ GST_START_TEST (test_stop_from_event_handler)
 }
 GST_END_TEST;
 
+/* A non-live input (a file) goes out at real time, not as fast as it can
+ * be read: the service hears a conversation, not a burst. */
+GST_START_TEST (test_file_input_at_real_time)
+{
+  Session s ("api-key=" + server.api_key,
+      "audiotestsrc is-live=false freq=440 volume=0.5 samplesperbuffer=960");
+  s.play ();
+  auto sent = [&] {
+    guint64 n = 0;
+    g_object_get (s.sink, "audio-sent", &n, nullptr);
+    return n;
+  };
+  fail_unless (s.wait ([&] { return sent () >= 25; }), "no audio went out");
+  const guint64 first = sent ();
+  const gint64 start = g_get_monotonic_time ();
+  /* 50 buffers of 20 ms: a second of audio takes a second to send. */
+  fail_unless (s.wait ([&] { return sent () >= first + 50; }),
+      "audio stopped going out");
+  const gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
+  fail_unless (took_ms >= 900,
+      "1 s of file audio went out in %" G_GINT64_FORMAT " ms", took_ms);
+}
+GST_END_TEST;
+
 static Suite *elements_suite ()
 {
   Suite *s = suite_create ("openairealtime");
@@ -628,6 +652,7 @@ static Suite *elements_suite ()
   tcase_add_test (tc, test_element_conventions);
   tcase_add_test (tc, test_no_key_error_names_stand_in);
   tcase_add_test (tc, test_api_key_file);
+  tcase_add_test (tc, test_file_input_at_real_time);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -25,6 +25,7 @@ struct SinkState {
   std::atomic<bool> conversation_per_call { true };
   std::atomic<guint64> dtmf_forwarded { 0 };
   ScreenShare screen;               /* locks of its own */
+  GstElement *audio_sink = nullptr; /* the audio pad's appsink (the bin's) */
   GstElement *video_sink = nullptr; /* under the object lock: the video
                                       * pad's appsink, while requested */
 };
@@ -360,7 +361,9 @@ static void gst_openai_realtime_sink_init (GstOpenAIRealtimeSink *self)
   self->priv = new SinkState (GST_ELEMENT (self));
 
   /* Conversion happens here, in the user's streaming thread; the call only
-   * encodes. sync=true paces file sources at real time, as a live call needs. */
+   * encodes. The appsink syncs so that a file, or a live source that runs
+   * ahead, goes out at real time; at the buffer's running time, not that
+   * plus the pipeline's latency (send_event). */
   GstElement *convert = gst_element_factory_make ("audioconvert", nullptr);
   GstElement *resample = gst_element_factory_make ("audioresample", nullptr);
   GstElement *capsfilter = gst_element_factory_make ("capsfilter", nullptr);
@@ -377,6 +380,7 @@ static void gst_openai_realtime_sink_init (GstOpenAIRealtimeSink *self)
   gst_bin_add_many (GST_BIN (self), convert, resample, capsfilter, appsink,
       nullptr);
   gst_element_link_many (convert, resample, capsfilter, appsink, nullptr);
+  self->priv->audio_sink = appsink;
 
   GstPad *target = gst_element_get_static_pad (convert, "sink");
   GstPad *ghost = gst_ghost_pad_new_from_template ("audio", target,
@@ -404,6 +408,25 @@ static void gst_openai_realtime_sink_add_stats (GstOpenAIRealtimeBase *base,
       priv->dtmf_forwarded.load (), nullptr);
 }
 
+/* The pipeline's latency is what its outputs (a sound card, the src) need to
+ * play in time; audio going out to the agent need not wait for it. A
+ * capture device's buffer arrives after its running time and goes out at
+ * once, with no clock wait; only what comes early is held. */
+static gboolean gst_openai_realtime_sink_send_event (GstElement *element,
+    GstEvent *event)
+{
+  if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
+    GstClockTime latency = 0;
+    gst_event_parse_latency (event, &latency);
+    GST_DEBUG_OBJECT (element,
+        "audio out at running time, not %" GST_TIME_FORMAT " later",
+        GST_TIME_ARGS (latency));
+    g_object_set (GST_OPENAI_REALTIME_SINK (element)->priv->audio_sink,
+        "ts-offset", -(gint64) latency, nullptr);
+  }
+  return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
+}
+
 static void gst_openai_realtime_sink_class_init (
     GstOpenAIRealtimeSinkClass *klass)
 {
@@ -414,6 +437,7 @@ static void gst_openai_realtime_sink_class_init (
   gobject_class->finalize = gst_openai_realtime_sink_finalize;
   element_class->request_new_pad = gst_openai_realtime_sink_request_new_pad;
   element_class->release_pad = gst_openai_realtime_sink_release_pad;
+  element_class->send_event = gst_openai_realtime_sink_send_event;
   GST_OPENAI_REALTIME_BASE_CLASS (klass)->add_stats =
       gst_openai_realtime_sink_add_stats;
 

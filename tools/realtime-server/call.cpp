@@ -131,6 +131,7 @@ void Call::start (GstSDPMessage *offer, int opus_pt, gint64 request_start_us,
     return;
   }
   relay_->set_strict (strict_ice_);
+  relay_->set_discard_rtp (options_.media == MediaMode::Minimal);
   bool started = start_peer (opus_pt, &error);
   g_debug ("call %s: playing at %.1f ms", id_.c_str (),
       (g_get_monotonic_time () - request_start_us_) / 1000.0);

@@ -194,9 +194,11 @@ bool Call::start_peer (int opus_pt, std::string *error)
   config.audio.stamp_input = true;
   const bool minimal = options_.media == MediaMode::Minimal;
   if (minimal) {
-    // Ready packets, only payloaded, stamped by the sender (start_minimal_sender).
+    // Ready packets, only payloaded, stamped by the sender (start_minimal_sender) and sent on
+    // its thread: no queue and no thread of the peer's per packet.
     config.audio.input_caps = kMinimalOpusCaps;
     config.audio.stamp_input = false;
+    config.audio.direct_input = true;
   }
 
   tap_ = std::make_shared<MediaTap> (serial_, options_.echo, recognise_);
@@ -207,9 +209,6 @@ bool Call::start_peer (int opus_pt, std::string *error)
   start_error_.clear ();
   bool ok = peer_->start ();
   starting_ = false;
-  // After the peer's own pad-added handler, so that it still sees the packets arrive.
-  if (ok && minimal)
-    drop_received_audio (peer_->webrtcbin ());
   if (!ok)
     *error = start_error_.empty () ? "the call pipeline failed to start" :
                                      start_error_;
@@ -239,6 +238,15 @@ rt::Peer::Events Call::peer_events ()
   events.ice_state = [s] (GstWebRTCICEConnectionState state) {
     if (Call *call = lookup (s))
       call->on_ice_state_changed (state);
+  };
+  // The minimal sender pushes into webrtcbin on the relay's thread, where webrtcbin holds
+  // packets until DTLS is done: it starts once the connection is up, or it would hold the very
+  // thread that forwards the handshake.
+  events.connection_state = [s] (GstWebRTCPeerConnectionState state) {
+    Call *call = lookup (s);
+    if (call && call->options_.media == MediaMode::Minimal &&
+        state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+      call->start_filler ();
   };
   events.data_channel = [s] (std::shared_ptr<rt::DataChannel> channel) {
     if (Call *call = lookup (s))
@@ -386,8 +394,9 @@ void Call::on_ice_state_changed (GstWebRTCICEConnectionState state)
   g_message ("call %s: ICE %s (%.1f ms)", id_.c_str (),
       value ? value->value_nick : "?", now_ms_since (request_start_us_));
   g_type_class_unref (klass);
-  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
-      state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
+  if ((state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
+          state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) &&
+      options_.media != MediaMode::Minimal)
     start_filler ();
   if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
     end_by_itself ("dropped", Teardown::Quiet);
@@ -534,7 +543,8 @@ void Call::start_minimal_sender ()
 {
   struct Sender {
     std::shared_ptr<MediaTap> tap;
-    GstElement *input = nullptr;  // the peer's appsrc: its clock and base time
+    GstElement *input =
+        nullptr;  // the peer's webrtcbin: its clock and base time
     size_t index = 0;
     gint64 next_us = 0;
     GstClockTimeDiff offset_ns = 0;  // running time minus monotonic time
@@ -544,11 +554,10 @@ void Call::start_minimal_sender ()
         gst_object_unref (input);
     }
   };
-  auto *sender = new Sender { tap_, peer_->ref_audio_input () };
-  if (!sender->input) {
-    delete sender;
+  GstElement *webrtc = peer_->webrtcbin ();
+  if (!webrtc)
     return;
-  }
+  auto *sender = new Sender { tap_, GST_ELEMENT (gst_object_ref (webrtc)) };
   filler_ = g_timeout_source_new (2 * kFillerTickMs);
   g_source_set_priority (filler_, G_PRIORITY_HIGH);
   g_source_set_callback (

@@ -427,6 +427,8 @@ std::string ControlLog::to_json () const
         r.ignored_checks.load ());
     json_object_set_int_member (relay, "binding_indications",
         r.binding_indications.load ());
+    json_object_set_int_member (relay, "rtp_discarded",
+        r.rtp_discarded.load ());
     json_object_set_object_member (o, "relay", relay);
     json_array_add_object_element (calls, o);
   }

@@ -74,20 +74,4 @@ GstBuffer *next_minimal_packet (size_t *index)
   return b;
 }
 
-void drop_received_audio (GstElement *webrtcbin)
-{
-  g_signal_connect (webrtcbin, "pad-added",
-      G_CALLBACK (+[] (GstElement *, GstPad *pad, gpointer) {
-        if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
-          return;
-        gst_pad_add_probe (
-            pad, GST_PAD_PROBE_TYPE_BUFFER,
-            [] (GstPad *, GstPadProbeInfo *, gpointer) {
-              return GST_PAD_PROBE_DROP;
-            },
-            nullptr, nullptr);
-      }),
-      nullptr);
-}
-
 }  // namespace rts

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 // --media minimal: what a call sends when the server must cost next to nothing per call (the
 // many-calls benchmark). A second of tone is Opus-encoded once at start-up and its packets are
-// replayed in a loop; incoming RTP is taken by webrtcbin (SRTP, jitter buffer, RTCP) but never
-// decoded. Signalling and the data channel are unchanged.
+// replayed in a loop; incoming RTP ends at the call's relay (Relay::set_discard_rtp), RTCP goes
+// on to webrtcbin. Signalling and the data channel are unchanged.
 #pragma once
 
 #include <gst/gst.h>
@@ -19,9 +19,5 @@ bool prepare_minimal_audio (double freq, std::string *error);
 
 // A new reference to the packet at *index (20 ms of Opus), which moves on to the next one.
 GstBuffer *next_minimal_packet (size_t *index);
-
-// Drops every RTP buffer webrtcbin hands out from now on (the receiver's decoder never runs);
-// events still flow, so the receiving branch stays in its normal state.
-void drop_received_audio (GstElement *webrtcbin);
 
 }  // namespace rts

@@ -230,6 +230,15 @@ gboolean Relay::on_client_readable (gint fd, GIOCondition, gpointer self)
   return G_SOURCE_CONTINUE;
 }
 
+/* RTP, not RTCP, by RFC 7983's first byte and RFC 5761's second (RTCP's
+ * packet types 192 to 223 are where RTP's marker bit and payload type would
+ * be). */
+static bool is_rtp (const uint8_t *data, size_t size)
+{
+  return size >= 12 && data[0] >= 128 && data[0] <= 191 &&
+      (data[1] < 192 || data[1] > 223);
+}
+
 void Relay::from_client (const Endpoint &from, size_t size)
 {
   RelayStats &stats = *stats_;
@@ -256,6 +265,10 @@ void Relay::from_client (const Endpoint &from, size_t size)
   }
   // The server received it, even if it chooses to ignore it below.
   last_activity_us_.store (g_get_monotonic_time ());
+  if (discard_rtp_.load () && is_rtp (buffer_.data (), size)) {
+    stats.rtp_discarded++;
+    return;
+  }
   if (is_stun && stun.is_binding_request ()) {
     StrictIce strict = strict_.load ();
     if (!stun.use_candidate &&

@@ -46,6 +46,9 @@ struct RelayStats {
   std::atomic<guint64> binding_indications {
     0
   };  // STUN Binding indications (keepalives)
+  std::atomic<guint64> rtp_discarded {
+    0
+  };  // client RTP (not RTCP) the call has no use for, not forwarded
 };
 
 class Relay {
@@ -66,6 +69,10 @@ class Relay {
   bool set_target (const std::string &ip, int port);
   void set_strict (StrictIce strict) { strict_.store (strict); }
   void set_silent (bool silent) { silent_.store (silent); }
+  // Client RTP (RTCP, STUN and DTLS still pass) ends here: a call that never
+  // listens (--media minimal) then pays nothing per packet beyond this
+  // thread's receive, instead of libnice's, SRTP's and a jitter buffer's.
+  void set_discard_rtp (bool discard) { discard_rtp_.store (discard); }
   bool silent () const { return silent_.load (); }
   // Monotonic time of the last client packet that reached libnice (or of creation).
   gint64 last_client_activity_us () const { return last_activity_us_.load (); }
@@ -120,6 +127,7 @@ class Relay {
     false
   };  // a USE-CANDIDATE request reached libnice
   std::atomic<bool> silent_ { false };
+  std::atomic<bool> discard_rtp_ { false };
   std::atomic<gint64> last_activity_us_;
   std::atomic<bool> stop_ { false };
   GMainContext *context_ = nullptr;
