@@ -543,15 +543,15 @@ void Call::start_minimal_sender ()
 {
   struct Sender {
     std::shared_ptr<MediaTap> tap;
-    GstElement *input =
-        nullptr;  // the peer's webrtcbin: its clock and base time
+    // The peer's webrtcbin: its pipeline's clock and base time.
+    GstElement *webrtc = nullptr;
     size_t index = 0;
     gint64 next_us = 0;
     GstClockTimeDiff offset_ns = 0;  // running time minus monotonic time
     ~Sender ()
     {
-      if (input)
-        gst_object_unref (input);
+      if (webrtc)
+        gst_object_unref (webrtc);
     }
   };
   GstElement *webrtc = peer_->webrtcbin ();
@@ -570,11 +570,11 @@ void Call::start_minimal_sender ()
         // At the start, or behind by more than two packets (a stalled thread): start again
         // from now rather than sending a burst.
         if (s.next_us == 0 || now - s.next_us > 2 * kFillerChunkUs) {
-          GstClock *clock = gst_element_get_clock (s.input);
+          GstClock *clock = gst_element_get_clock (s.webrtc);
           if (!clock)
             return G_SOURCE_CONTINUE;
           s.offset_ns = GstClockTimeDiff (gst_clock_get_time (clock) -
-                            gst_element_get_base_time (s.input)) -
+                            gst_element_get_base_time (s.webrtc)) -
               now * 1000;
           gst_object_unref (clock);
           s.next_us = now;
