@@ -24,6 +24,9 @@ namespace {
 constexpr guint kCandidateSettleMs = 1;
 // Never wait longer than this for candidates: 1.22.0 may never report gathering complete.
 constexpr guint kGatherBoundMs = 500;
+// An answer needs one candidate (without, the call cannot connect): for the first one a loaded
+// machine gets this much more before the call is refused.
+constexpr guint kFirstCandidateBoundMs = 10000;
 // Silence filler: how often it looks, how much it pushes at a time, and how long the outgoing
 // audio must have been quiet (after echo or speech) before it starts.
 constexpr guint kFillerTickMs = 5;
@@ -295,6 +298,24 @@ void Call::on_local_description (const std::string &sdp)
         [] (gpointer self) -> gboolean {
           auto *call = static_cast<Call *> (self);
           call->bound_timer_ = 0;
+          if (call->local_candidates_.empty ()) {
+            // The first candidate answers (maybe_answer), or the call is refused.
+            g_warning ("call %s: no local candidate after %u ms, waiting",
+                call->id_.c_str (), kGatherBoundMs);
+            call->bound_timer_ = add_timeout (
+                kFirstCandidateBoundMs,
+                [] (gpointer self) -> gboolean {
+                  auto *call = static_cast<Call *> (self);
+                  call->bound_timer_ = 0;
+                  g_warning ("call %s: no local candidate gathered",
+                      call->id_.c_str ());
+                  call->fail_answer (500, "The call could not be set up.");
+                  call->end_by_itself ("dropped", Teardown::Quiet);
+                  return G_SOURCE_REMOVE;
+                },
+                call);
+            return G_SOURCE_REMOVE;
+          }
           g_warning (
               "call %s: answering after %u ms with %zu local candidate(s)",
               call->id_.c_str (), kGatherBoundMs,
