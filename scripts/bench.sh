@@ -36,9 +36,12 @@
 #             the Python example (tool_agent.py), a bare webrtcbin client
 #             and an aiortc client, each start a fresh process, rounds
 #             rotated; the phases; plotted to docs/img/startup.svg
+#   loads     what a fresh process pays to load what a call needs (gst_init,
+#             each plugin, GIO's modules, libsrtp2's self-tests), and how
+#             long a thread's creation waits while a plugin loads (no server)
 #   all       all of them, one after the other
 #
-# Usage: scripts/bench.sh [connect|cpu|recovery|bargein|images|broadcast|phone|bridge|latency|many|startup|all] [benchmark options...]
+# Usage: scripts/bench.sh [connect|cpu|recovery|bargein|images|broadcast|phone|bridge|latency|many|startup|loads|all] [benchmark options...]
 #   e.g. scripts/bench.sh --runs 30 --markdown /tmp/connect.md
 #        scripts/bench.sh connect --mode both --plot docs/img/connect-cold.svg
 #        scripts/bench.sh cpu --runs 10 --hold 10 --markdown /tmp/cpu.md
@@ -48,6 +51,7 @@
 #        scripts/bench.sh latency --runs 10 --markdown /tmp/latency.md
 #        scripts/bench.sh many --calls 1,8,32,64 --window 20
 #        scripts/bench.sh startup --runs 15 --markdown /tmp/startup.md
+#        scripts/bench.sh loads --runs 15 --markdown /tmp/loads.md
 # See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +70,7 @@ echo "GStreamer: $(pkg-config --modversion gstreamer-1.0), libnice: $(pkg-config
 
 what=connect
 case "${1:-}" in
-  connect|cpu|recovery|bargein|images|broadcast|phone|bridge|latency|many|startup|all) what=$1; shift ;;
+  connect|cpu|recovery|bargein|images|broadcast|phone|bridge|latency|many|startup|loads|all) what=$1; shift ;;
 esac
 if [ "$what" = connect ] || [ "$what" = all ]; then
   "$bench" --server-bin "$server" --plugin-dir build/plugins/openairealtime \
@@ -98,6 +102,9 @@ if [ "$what" = latency ] || [ "$what" = all ]; then
 fi
 if [ "$what" = images ] || [ "$what" = all ]; then
   build/benchmarks/images-bench "$@"
+fi
+if [ "$what" = loads ] || [ "$what" = all ]; then
+  build/benchmarks/loads-bench "$@"
 fi
 if [ "$what" = broadcast ] || [ "$what" = all ]; then
   # The pages, the sink and every connection between them live in the
