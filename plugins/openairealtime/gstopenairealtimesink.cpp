@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "core/enums.h"
+#include "media/input_pacing.h"
 #include "media/silence.h"
 #include "openai/conversation.h"
 #include "screenshare.h"
@@ -408,22 +409,12 @@ static void gst_openai_realtime_sink_add_stats (GstOpenAIRealtimeBase *base,
       priv->dtmf_forwarded.load (), nullptr);
 }
 
-/* The pipeline's latency is what its outputs (a sound card, the src) need to
- * play in time; audio going out to the agent need not wait for it. A
- * capture device's buffer arrives after its running time and goes out at
- * once, with no clock wait; only what comes early is held. */
+/* Audio going out to the agent need not wait for the pipeline's latency. */
 static gboolean gst_openai_realtime_sink_send_event (GstElement *element,
     GstEvent *event)
 {
-  if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
-    GstClockTime latency = 0;
-    gst_event_parse_latency (event, &latency);
-    GST_DEBUG_OBJECT (element,
-        "audio out at running time, not %" GST_TIME_FORMAT " later",
-        GST_TIME_ARGS (latency));
-    g_object_set (GST_OPENAI_REALTIME_SINK (element)->priv->audio_sink,
-        "ts-offset", -(gint64) latency, nullptr);
-  }
+  rt::pace_input_at_running_time (
+      GST_OPENAI_REALTIME_SINK (element)->priv->audio_sink, event);
   return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
 }
 

@@ -34,6 +34,7 @@
 #include "core/debug.h"
 #include "core/enums.h"
 #include "core/redact.h"
+#include "media/input_pacing.h"
 #include "media/live_audio_src.h"
 #include "signalling/sip/transport.h"
 
@@ -464,11 +465,15 @@ static void gst_sip_phone_init (GstSipPhone *self)
   g_free (uuid);
 
   /* The sink pad's audio, in what the call's peer takes, goes into the
-   * call (or nowhere, between calls); the src pad plays out the far end. */
+   * call (or nowhere, between calls), encoded on this streaming thread;
+   * the src pad plays out the far end. The appsink syncs so that a file,
+   * or a live source that runs ahead, goes out at real time; at the
+   * buffer's running time, not that plus the pipeline's latency
+   * (send_event). */
   GstElement *in = gst_parse_bin_from_description (
       "audioconvert ! audioresample ! capsfilter caps=audio/x-raw,"
       "format=S16LE,rate=48000,channels=1,layout=interleaved ! "
-      "appsink name=to-call sync=false async=false emit-signals=false "
+      "appsink name=to-call sync=true async=false emit-signals=false "
       "max-buffers=10 drop=true",
       TRUE, nullptr);
   self->to_call = gst_bin_get_by_name (GST_BIN (in), "to-call");
@@ -506,6 +511,13 @@ static void gst_sip_phone_init (GstSipPhone *self)
   ghost (self->from_call, "src", &src_template);
 }
 
+/* What goes into the call need not wait for the pipeline's latency. */
+static gboolean gst_sip_phone_send_event (GstElement *element, GstEvent *event)
+{
+  rt::pace_input_at_running_time (GST_SIP_PHONE (element)->to_call, event);
+  return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
+}
+
 static void gst_sip_phone_class_init (GstSipPhoneClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
@@ -514,6 +526,7 @@ static void gst_sip_phone_class_init (GstSipPhoneClass *klass)
   gobject_class->get_property = gst_sip_phone_get_property;
   gobject_class->finalize = gst_sip_phone_finalize;
   element_class->change_state = gst_sip_phone_change_state;
+  element_class->send_event = gst_sip_phone_send_event;
 
   const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY);

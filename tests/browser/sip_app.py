@@ -10,7 +10,9 @@ line out is a JSON object: {"ev": "state" | "incoming" | "dtmf" |
 action signal of the element, or "stats", "set" (a property) or "quit".
 
 Settings from the environment: LINE_REGISTRAR, LINE_USER, LINE_PASSWORD,
-TONE, and optionally DIAL, AUTO_ANSWER=1, ANSWER_IN_HANDLER=1, DTMF_METHOD.
+TONE, and optionally DIAL, AUTO_ANSWER=1, ANSWER_IN_HANDLER=1, DTMF_METHOD,
+LIVE=0 (a microphone that is not live: it makes its audio as fast as it is
+taken, as a file would).
 """
 import json
 import math
@@ -41,8 +43,9 @@ def say(**what):
 
 
 tone = int(os.environ.get("TONE", "660"))
+live = "false" if os.environ.get("LIVE") == "0" else "true"
 pipeline = Gst.parse_launch(
-    f"audiotestsrc is-live=true wave=sine freq={tone} volume=0.3 ! "
+    f"audiotestsrc is-live={live} wave=sine freq={tone} volume=0.3 ! "
     "sipphone name=p ! appsink name=ear emit-signals=true sync=false "
     "caps=audio/x-raw,format=S16LE,rate=48000,channels=1"
 )

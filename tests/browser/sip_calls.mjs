@@ -173,6 +173,26 @@ async function elementCalls (ctx) {
   });
 }
 
+// A microphone that is not live, as a file would be: the element takes its
+// audio at the pipeline's pace, and the page hears the tone steadily, not a
+// burst of it followed by silence.
+async function notLive (ctx) {
+  await withCast(ctx, { env: { DIAL: ctx.kam.uri('alice'), LIVE: '0' }, appFirst: false }, async (app, { alice }) => {
+    await pageUntil(alice, 'an incoming call', () => window.phone.calls.length === 1);
+    await inPage(alice, () => window.phone.answer());
+    await app.untilState('connected');
+    await pageUntil(alice, 'hearing 660 Hz for 3 s', () => window.phone.hears(660, 60));
+    const stats = await app.act('stats');
+    const duration = stats['call-duration-ms'];
+    // 20 ms buffers: about 50 a second of the call, not thousands.
+    check(stats['audio-buffers-out'] < 60 * (duration / 1000 + 1),
+      `not live: the element sends at the pace of the call (${stats['audio-buffers-out']} buffers in ${duration} ms)`);
+    check(true, 'not live: the page hears the application\'s 660 Hz steadily for 3 s');
+    check(await app.act('hangup'), 'not live: hangup taken');
+    await app.untilState('ended');
+  });
+}
+
 // G.711 only: the page offers PCMU alone; the element answers with it,
 // and a second caller meanwhile gets 486 Busy Here.
 async function g711AndBusy (ctx) {
@@ -340,7 +360,7 @@ async function malformed () {
   }
 }
 
-const scenarios = { pageCalls, elementCalls, g711AndBusy, twoPhones, malformed, sessionTimer };
+const scenarios = { pageCalls, elementCalls, notLive, g711AndBusy, twoPhones, malformed, sessionTimer };
 const kam = await startKamailio({ users: { alice: 'alice-secret', bob: 'bob-secret', carol: 'carol-secret' } });
 const browser = await launch();
 const server = await servePhone();

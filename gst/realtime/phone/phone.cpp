@@ -213,6 +213,9 @@ void Phone::start_peer (PeerRole role, AudioCodec codec, int pt)
   c.audio.codec = codec;
   c.audio.payload_type = pt;
   c.audio.telephone_event_pt = kTelephoneEventPt;
+  /* push_audio() is the sipphone's streaming thread, paced already: it
+   * encodes and sends, with no queue and no clock wait in between. */
+  c.audio.direct_input = true;
   Peer::Events e;
   e.local_description = [this] (GstWebRTCSDPType, const std::string &) {
     local_ready_ = true;
