@@ -186,12 +186,6 @@ static void test_event_meaning ()
   g_assert_cmpint (m.usage->total, ==, 30);
   g_assert_cmpint (m.usage->input_image, ==, 4);
   g_assert_cmpint (m.usage->output_audio, ==, 15);
-  g_assert_true (
-      rt::interpret_server_event ("input_audio_buffer.speech_started", "{}")
-          .interrupts_audio);
-  g_assert_true (
-      rt::interpret_server_event ("output_audio_buffer.cleared", "{}")
-          .interrupts_audio);
   /* Wrong types inside: nothing, never a crash. */
   m = rt::interpret_server_event ("response.done",
       "{\"response\":{\"usage\":{\"total_tokens\":\"many\"}}}");
@@ -285,6 +279,50 @@ static void test_server_events ()
     "{\"type\":\"a\"", "\xff\xfe" };
   for (const char *b : bad)
     g_assert_false (rt::parse_server_event (b, &err).has_value ());
+}
+
+/* Barge-in cuts the agent's reply, and only a reply: the events of the
+ * service's order (response.created, output_audio_buffer.started,
+ * response.done, output_audio_buffer.stopped) with the user speaking in
+ * between, at times in microseconds. */
+static void test_reply_audio ()
+{
+  rt::ReplyAudio r;
+  const std::int64_t tail = rt::ReplyAudio::kTailUs;
+  /* No reply yet: the user speaking cuts nothing (a far end's echo,
+   * silence). */
+  g_assert_false (r.interrupts ("input_audio_buffer.speech_started", 1000));
+  /* A reply speaking: cut, however long after its start. */
+  g_assert_false (r.interrupts ("response.created", 2000));
+  g_assert_true (r.interrupts ("input_audio_buffer.speech_started", 2500));
+  g_assert_false (r.interrupts ("output_audio_buffer.started", 3000));
+  g_assert_false (r.interrupts ("response.done", 4000));
+  g_assert_true (
+      r.interrupts ("input_audio_buffer.speech_started", 4000 + 10 * tail));
+  /* Sent: its end may still be held here for a while, then not. */
+  const std::int64_t stopped = 5000 + 10 * tail;
+  g_assert_false (r.interrupts ("output_audio_buffer.stopped", stopped));
+  g_assert_true (
+      r.interrupts ("input_audio_buffer.speech_started", stopped + tail - 1));
+  g_assert_false (
+      r.interrupts ("input_audio_buffer.speech_started", stopped + tail));
+  /* The service clearing its output always cuts. */
+  g_assert_true (
+      r.interrupts ("output_audio_buffer.cleared", stopped + 2 * tail));
+  g_assert_false (
+      r.interrupts ("input_audio_buffer.speech_started", stopped + 4 * tail));
+  /* A reply without audio (a function call) ends with response.done. */
+  g_assert_false (r.interrupts ("response.created", stopped + 5 * tail));
+  g_assert_false (r.interrupts ("response.done", stopped + 6 * tail));
+  g_assert_false (
+      r.interrupts ("input_audio_buffer.speech_started", stopped + 8 * tail));
+  /* A service that never says its audio stopped: every speech_started
+   * cuts, as if nothing tracked the reply. */
+  rt::ReplyAudio silent;
+  g_assert_false (silent.interrupts ("output_audio_buffer.started", 0));
+  g_assert_false (silent.interrupts ("response.done", tail));
+  g_assert_true (
+      silent.interrupts ("input_audio_buffer.speech_started", 100 * tail));
 }
 
 static void test_client_event_check ()
@@ -660,6 +698,7 @@ int main (int argc, char **argv)
   g_test_add_func ("/protocol/error-bodies", test_error_bodies);
   g_test_add_func ("/protocol/client-secret-reply", test_client_secret_reply);
   g_test_add_func ("/protocol/server-events", test_server_events);
+  g_test_add_func ("/protocol/reply-audio", test_reply_audio);
   g_test_add_func ("/protocol/client-event-check", test_client_event_check);
   g_test_add_func ("/protocol/location", test_location);
   g_test_add_func ("/protocol/known-server-events", test_known_server_events);

@@ -100,6 +100,7 @@ void AgentSession::opened ()
     std::lock_guard<std::mutex> l (lock_);
     open_ = true;
     agent_spoke_ = false;
+    reply_audio_ = ReplyAudio (); /* a new session: no reply yet */
     limit = max_message_;
   }
   items_.forget ();
@@ -167,6 +168,7 @@ void AgentSession::handle_piece (Assembled &piece)
   /* Read once, by the assembler: everything below uses that reading. */
   const EventMeaning meaning = interpret_server_event (event.type,
       event.object ());
+  bool interrupts = false;
   {
     std::lock_guard<std::mutex> l (lock_);
     stats_.events_in++;
@@ -176,6 +178,7 @@ void AgentSession::handle_piece (Assembled &piece)
     if (meaning.usage)
       stats_.tokens += *meaning.usage;
     agent_spoke_ = agent_spoke_ || meaning.agent_spoke;
+    interrupts = reply_audio_.interrupts (event.type, g_get_monotonic_time ());
   }
   GST_LOG ("call %s: server event %s", name_.c_str (), event.type.c_str ());
   /* What arrives while the conversation is being emptied belongs to the
@@ -188,7 +191,7 @@ void AgentSession::handle_piece (Assembled &piece)
     send_own (json);
   /* First: the audio of an interrupted reply must go before anything else
    * is done with the event. */
-  if (meaning.interrupts_audio && events_.interrupt)
+  if (interrupts && events_.interrupt)
     events_.interrupt ();
   const unsigned attachment = attachment_;
   if (events_.event)

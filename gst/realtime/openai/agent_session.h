@@ -116,6 +116,7 @@ class AgentSession {
   mutable std::mutex lock_;
   bool open_ = false;        /* under lock_ */
   bool agent_spoke_ = false; /* under lock_: this attempt's */
+  ReplyAudio reply_audio_;   /* under lock_ */
   gsize max_message_;        /* under lock_ */
   AgentStats stats_;         /* under lock_ */
 };

@@ -82,14 +82,37 @@ EventMeaning interpret_server_event (const std::string &type,
   return interpret_server_event (type, json_node_get_object (root.get ()));
 }
 
+bool ReplyAudio::interrupts (const std::string &type, std::int64_t now_us)
+{
+  const auto end = [&] {
+    pending_ = false;
+    audio_started_ = false;
+    ended_ = true;
+    ended_us_ = now_us;
+  };
+  if (type == "response.created") {
+    pending_ = true;
+    audio_started_ = false;
+  } else if (type == "output_audio_buffer.started") {
+    pending_ = true;
+    audio_started_ = true;
+  } else if (type == "output_audio_buffer.stopped") {
+    end ();
+  } else if (type == "output_audio_buffer.cleared") {
+    end ();
+    return true;
+  } else if (type == "response.done") {
+    if (pending_ && !audio_started_)
+      end ();
+  } else if (type == "input_audio_buffer.speech_started") {
+    return pending_ || (ended_ && now_us - ended_us_ < kTailUs);
+  }
+  return false;
+}
+
 EventMeaning interpret_server_event (const std::string &type, JsonObject *ev)
 {
   EventMeaning m;
-  if (type == "input_audio_buffer.speech_started" ||
-      type == "output_audio_buffer.cleared") {
-    m.interrupts_audio = true;
-    return m;
-  }
   if (type == "output_audio_buffer.started") {
     m.agent_spoke = true;
     return m;

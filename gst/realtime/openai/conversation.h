@@ -43,9 +43,6 @@ struct EventMeaning {
   std::optional<Transcript> transcript;
   std::optional<FunctionCall> function_call;
   std::optional<TokenUsage> usage; /* response.done */
-  /* The user started speaking, or the service cleared its output: audio of
-   * the old reply still held locally must go at once (barge-in). */
-  bool interrupts_audio = false;
   /* The agent has begun to speak: the voice can no longer change. */
   bool agent_spoke = false;
 };
@@ -57,6 +54,29 @@ EventMeaning interpret_server_event (const std::string &type,
 /* The same, from the event already parsed (ServerEvent::object()). */
 EventMeaning interpret_server_event (const std::string &type,
     JsonObject *event);
+
+/* Whether audio of a reply may still be arriving, or held here: from
+ * response.created or output_audio_buffer.started until .stopped or
+ * .cleared (or response.done, for a reply without audio), and for
+ * kTailUs after, what the jitter buffer and the src may still hold of its
+ * end. The user starting to speak cuts the audio only then: what the far
+ * end sends outside a reply (silence; a test server's echo) is no reply to
+ * cut. .cleared always cuts. A service that never says its audio stopped
+ * leaves a reply pending: every speech_started cuts, as it would without
+ * this. Pure; the caller serialises it. */
+class ReplyAudio {
+ public:
+  static constexpr std::int64_t kTailUs = 500000;
+  /* Takes each server event in order; returns whether audio of the old
+   * reply still held locally must go at once (barge-in). */
+  bool interrupts (const std::string &type, std::int64_t now_us);
+
+ private:
+  bool pending_ = false;
+  bool audio_started_ = false; /* since the reply was created */
+  std::int64_t ended_us_ = 0;
+  bool ended_ = false;
+};
 
 /* conversation.item.create with one message item holding text: role "user"
  * or "system" (input_text). */
