@@ -287,8 +287,11 @@ static void test_server_events ()
  * between, at times in microseconds. */
 static void test_reply_audio ()
 {
-  rt::ReplyAudio r;
-  const std::int64_t tail = rt::ReplyAudio::kTailUs;
+  rt::ReplyAudio r (40);
+  const std::int64_t tail = r.tail_us ();
+  /* The tail covers the jitter buffer, the src's most and a margin. */
+  g_assert_cmpint (tail, >=, (40 + 200) * 1000);
+  g_assert_cmpint (rt::ReplyAudio (1000).tail_us (), >=, (1000 + 200) * 1000);
   /* No reply yet: the user speaking cuts nothing (a far end's echo,
    * silence). */
   g_assert_false (r.interrupts ("input_audio_buffer.speech_started", 1000));

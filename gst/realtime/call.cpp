@@ -71,7 +71,8 @@ void Call::Impl::start ()
   signaller = make_signaller (worker);
   signaller->set_handlers (signaller_handlers ());
   supervisor = Supervisor (settings.reconnect);
-  agent->configure (settings.session, settings.history);
+  agent->configure (settings.session, settings.history,
+      settings.jitterbuffer_ms);
   {
     std::lock_guard<std::mutex> l (lock);
     stats.started_us = g_get_monotonic_time ();

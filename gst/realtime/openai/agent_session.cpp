@@ -17,10 +17,13 @@ AgentSession::AgentSession (std::string name, Events events)
 }
 
 void AgentSession::configure (const SessionConfig &session,
-    HistoryLimits limits)
+    HistoryLimits limits, unsigned jitterbuffer_ms)
 {
   session_ = session;
   history_.set_limits (limits);
+  std::lock_guard<std::mutex> l (lock_);
+  jitterbuffer_ms_ = jitterbuffer_ms;
+  reply_audio_ = ReplyAudio (jitterbuffer_ms);
 }
 
 void AgentSession::attach (std::shared_ptr<DataChannel> channel,
@@ -100,7 +103,7 @@ void AgentSession::opened ()
     std::lock_guard<std::mutex> l (lock_);
     open_ = true;
     agent_spoke_ = false;
-    reply_audio_ = ReplyAudio (); /* a new session: no reply yet */
+    reply_audio_ = ReplyAudio (jitterbuffer_ms_); /* no reply yet */
     limit = max_message_;
   }
   items_.forget ();

@@ -59,8 +59,10 @@ class AgentSession {
 
   AgentSession (std::string name, Events events);
 
-  /* Before the first attach(). */
-  void configure (const SessionConfig &session, HistoryLimits limits);
+  /* Before the first attach(). jitterbuffer_ms: the call's, for how long
+   * a reply's end may still be held here. */
+  void configure (const SessionConfig &session, HistoryLimits limits,
+      unsigned jitterbuffer_ms);
 
   /* This attempt's channel; max_message is the far end's limit. */
   void attach (std::shared_ptr<DataChannel> channel, gsize max_message);
@@ -117,8 +119,9 @@ class AgentSession {
   bool open_ = false;        /* under lock_ */
   bool agent_spoke_ = false; /* under lock_: this attempt's */
   ReplyAudio reply_audio_;   /* under lock_ */
-  gsize max_message_;        /* under lock_ */
-  AgentStats stats_;         /* under lock_ */
+  unsigned jitterbuffer_ms_ = 40;
+  gsize max_message_; /* under lock_ */
+  AgentStats stats_;  /* under lock_ */
 };
 
 }  // namespace rt

@@ -105,7 +105,7 @@ bool ReplyAudio::interrupts (const std::string &type, std::int64_t now_us)
     if (pending_ && !audio_started_)
       end ();
   } else if (type == "input_audio_buffer.speech_started") {
-    return pending_ || (ended_ && now_us - ended_us_ < kTailUs);
+    return pending_ || (ended_ && now_us - ended_us_ < tail_us_);
   }
   return false;
 }

@@ -57,21 +57,27 @@ EventMeaning interpret_server_event (const std::string &type,
 
 /* Whether audio of a reply may still be arriving, or held here: from
  * response.created or output_audio_buffer.started until .stopped or
- * .cleared (or response.done, for a reply without audio), and for
- * kTailUs after, what the jitter buffer and the src may still hold of its
- * end. The user starting to speak cuts the audio only then: what the far
+ * .cleared (or response.done, for a reply without audio), and for a tail
+ * after, what the jitter buffer and the src may still hold of its end. The user starting to speak cuts the audio only then: what the far
  * end sends outside a reply (silence; a test server's echo) is no reply to
  * cut. .cleared always cuts. A service that never says its audio stopped
  * leaves a reply pending: every speech_started cuts, as it would without
  * this. Pure; the caller serialises it. */
 class ReplyAudio {
  public:
-  static constexpr std::int64_t kTailUs = 500000;
+  /* The tail covers a jitter buffer of jitterbuffer_ms, the src's most
+   * (200 ms) and a margin. */
+  explicit ReplyAudio (unsigned jitterbuffer_ms = 40)
+      : tail_us_ ((std::int64_t (jitterbuffer_ms) + 460) * 1000)
+  {
+  }
+  std::int64_t tail_us () const { return tail_us_; }
   /* Takes each server event in order; returns whether audio of the old
    * reply still held locally must go at once (barge-in). */
   bool interrupts (const std::string &type, std::int64_t now_us);
 
  private:
+  std::int64_t tail_us_;
   bool pending_ = false;
   bool audio_started_ = false; /* since the reply was created */
   std::int64_t ended_us_ = 0;
