@@ -28,6 +28,12 @@ gi.require_version("Gst", "1.0")
 from gi.repository import GLib, Gst  # noqa: E402
 
 Gst.init(None)
+# PyGObject resolves a boxed type's Python class lazily, on first use. Once
+# a run's first use came from a streaming thread (the event probe below)
+# while the main thread read a bus message, and every structure in the probe
+# then failed with "Expected Gst.Structure, but got
+# gi.repository.Gst.Structure". Resolved here, before any other thread runs.
+Gst.Structure.new_empty("sip-app")
 
 
 say_lock = threading.Lock()
