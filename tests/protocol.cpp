@@ -326,6 +326,11 @@ static void test_reply_audio ()
   g_assert_false (silent.interrupts ("response.done", tail));
   g_assert_true (
       silent.interrupts ("input_audio_buffer.speech_started", 100 * tail));
+  /* A new session (a reconnect) starts with no reply, the tail kept. */
+  silent.reset ();
+  g_assert_false (
+      silent.interrupts ("input_audio_buffer.speech_started", 101 * tail));
+  g_assert_cmpint (silent.tail_us (), ==, tail);
 }
 
 static void test_client_event_check ()

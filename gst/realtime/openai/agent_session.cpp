@@ -22,7 +22,6 @@ void AgentSession::configure (const SessionConfig &session,
   session_ = session;
   history_.set_limits (limits);
   std::lock_guard<std::mutex> l (lock_);
-  jitterbuffer_ms_ = jitterbuffer_ms;
   reply_audio_ = ReplyAudio (jitterbuffer_ms);
 }
 
@@ -103,7 +102,7 @@ void AgentSession::opened ()
     std::lock_guard<std::mutex> l (lock_);
     open_ = true;
     agent_spoke_ = false;
-    reply_audio_ = ReplyAudio (jitterbuffer_ms_); /* no reply yet */
+    reply_audio_.reset ();
     limit = max_message_;
   }
   items_.forget ();

@@ -119,9 +119,8 @@ class AgentSession {
   bool open_ = false;        /* under lock_ */
   bool agent_spoke_ = false; /* under lock_: this attempt's */
   ReplyAudio reply_audio_;   /* under lock_ */
-  unsigned jitterbuffer_ms_ = 40;
-  gsize max_message_; /* under lock_ */
-  AgentStats stats_;  /* under lock_ */
+  gsize max_message_;        /* under lock_ */
+  AgentStats stats_;         /* under lock_ */
 };
 
 }  // namespace rt

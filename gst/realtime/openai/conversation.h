@@ -72,6 +72,12 @@ class ReplyAudio {
   {
   }
   std::int64_t tail_us () const { return tail_us_; }
+  /* A new session: no reply yet; the tail stays. */
+  void reset ()
+  {
+    pending_ = audio_started_ = ended_ = false;
+    ended_us_ = 0;
+  }
   /* Takes each server event in order; returns whether audio of the old
    * reply still held locally must go at once (barge-in). */
   bool interrupts (const std::string &type, std::int64_t now_us);
