@@ -44,7 +44,7 @@ struct Side {
   std::vector<std::string> errors; /* under m */
   std::vector<int> events;         /* under m: telephone events heard */
   int te_pt = 0;                   /* telephone events configured */
-  std::function<void (rt::PeerAudio &)> tune; /* more of the audio's config */
+  std::function<void (rt::PeerConfig &)> tune; /* more of the config */
 
   Side (const char *n, double f) : name (n), tone (f), worker (n) {}
   ~Side () { stop (); }
@@ -104,7 +104,7 @@ struct Side {
       config.audio.payload_type = codec == rt::AudioCodec::Opus ? 111 : 0;
       config.audio.telephone_event_pt = te_pt;
       if (tune)
-        tune (config.audio);
+        tune (config);
       if (role == rt::PeerRole::Offerer)
         config.channels = { "test" };
       rt::Peer::Events e;
@@ -486,11 +486,12 @@ std::vector<GstElement *> made_by (GstElement *pipeline, const char *factory)
 GST_START_TEST (test_direct_input_and_encoder_settings)
 {
   Side a ("offerer", 440), b ("answerer", 880);
-  a.tune = [] (rt::PeerAudio &audio) {
-    audio.opus_complexity = 3;
-    audio.opus_bitrate = 24000;
-    audio.opus_voice = false;
-    audio.direct_input = true;
+  a.tune = [] (rt::PeerConfig &config) {
+    config.audio.opus_complexity = 3;
+    config.audio.opus_bitrate = 24000;
+    config.audio.opus_voice = false;
+    config.audio.direct_input = true;
+    config.start_at_first_packet = true;
   };
   connect (a, b, rt::AudioCodec::Opus);
   fail_unless (a.wait ([&] { return a.channel_open; }),
@@ -540,6 +541,17 @@ GST_START_TEST (test_direct_input_and_encoder_settings)
     g_object_get (e, "sync", &sync, nullptr);
     fail_if (sync, "%s waits for the clock", GST_OBJECT_NAME (e));
   }
+  /* The first packet passes the offerer's jitter buffer at once; the
+   * answerer's holds it for the latency, webrtcbin's default. */
+  for (Side *side : { &a, &b }) {
+    auto buffers = made_by (side->peer->pipeline (), "rtpjitterbuffer");
+    fail_if (buffers.empty (), "%s has no jitter buffer", side->name);
+    for (GstElement *e : buffers) {
+      guint fast = 0;
+      g_object_get (e, "faststart-min-packets", &fast, nullptr);
+      fail_unless_equals_int (fast, side == &a ? 1 : 0);
+    }
+  }
   for (Side *side : { &a, &b })
     for (const char *converter : { "audioconvert", "audioresample" })
       fail_unless (made_by (side->peer->pipeline (), converter).empty (),
@@ -556,7 +568,7 @@ GST_END_TEST;
 GST_START_TEST (test_direct_input_never_waits)
 {
   Side a ("offerer", 440), b ("answerer", 880);
-  a.tune = [] (rt::PeerAudio &audio) { audio.direct_input = true; };
+  a.tune = [] (rt::PeerConfig &config) { config.audio.direct_input = true; };
   connect (a, b, rt::AudioCodec::Opus);
   auto peer = a.peer;
   {

@@ -15,6 +15,7 @@ PeerConfig attempt_peer_config (const std::string &name, const CallSettings &s,
   config.name = name;
   config.role = PeerRole::Offerer;
   config.latency_ms = s.jitterbuffer_ms;
+  config.start_at_first_packet = true; /* the src's queue absorbs jitter */
   config.audio.opus_bitrate = s.opus_bitrate;
   config.audio.opus_complexity = s.opus_complexity;
   config.audio.opus_voice = s.opus_voice;
@@ -34,6 +35,7 @@ bool same_media (const PeerConfig &a, const PeerConfig &b)
 {
   const PeerAudio &x = a.audio, &y = b.audio;
   return a.role == b.role && a.latency_ms == b.latency_ms &&
+      a.start_at_first_packet == b.start_at_first_packet &&
       a.stun_server == b.stun_server && a.turn_server == b.turn_server &&
       a.local_addresses == b.local_addresses && a.ice_tcp == b.ice_tcp &&
       a.channels == b.channels && a.latency == b.latency &&

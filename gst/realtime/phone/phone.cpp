@@ -208,6 +208,7 @@ void Phone::start_peer (PeerRole role, AudioCodec codec, int pt)
   c.name = "sipphone-call";
   c.role = role;
   c.latency_ms = config_.latency_ms;
+  c.start_at_first_packet = true; /* the element's live source absorbs jitter */
   /* Browsers' phones reach each other over UDP. */
   c.ice_tcp = false;
   c.audio.codec = codec;

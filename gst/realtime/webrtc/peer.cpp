@@ -24,6 +24,17 @@ const char *type_name (GstWebRTCSDPType type)
   return type == GST_WEBRTC_SDP_TYPE_OFFER ? "offer" : "answer";
 }
 
+/* A stream's first packet passes the jitter buffer at once (see
+ * PeerConfig::start_at_first_packet). */
+void start_at_first_packet (GstBin *, GstBin *, GstElement *element, gpointer)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+  if (factory && g_str_equal (GST_OBJECT_NAME (factory), "rtpjitterbuffer") &&
+      g_object_class_find_property (G_OBJECT_GET_CLASS (element),
+          "faststart-min-packets"))
+    g_object_set (element, "faststart-min-packets", 1u, nullptr);
+}
+
 }  // namespace
 
 Peer::Peer (Worker &worker, PeerConfig config, Events events)
@@ -59,6 +70,9 @@ bool Peer::start ()
   gst_bin_add (GST_BIN (pipeline_), webrtc_);
   g_object_set (webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
       "latency", config_.latency_ms, nullptr);
+  if (config_.start_at_first_packet)
+    g_signal_connect (webrtc_, "deep-element-added",
+        G_CALLBACK (start_at_first_packet), nullptr);
   if (!config_.stun_server.empty ())
     g_object_set (webrtc_, "stun-server", config_.stun_server.c_str (),
         nullptr);

@@ -79,6 +79,11 @@ struct PeerConfig {
   std::string name; /* of the pipeline and in logs */
   PeerRole role = PeerRole::Offerer;
   unsigned latency_ms = 40; /* webrtcbin's jitter buffer */
+  /* The jitter buffer passes a stream's first packet at once instead of
+   * holding it for latency_ms in case an earlier one comes late
+   * (rtpjitterbuffer's faststart): for a receiver that absorbs jitter
+   * downstream of it anyway, as the elements' live source does. */
+  bool start_at_first_packet = false;
   std::string stun_server;
   std::string turn_server;
   /* Gather on these addresses (libnice leaves loopback out whenever another
