@@ -46,8 +46,9 @@ const waitPlayer = (page, cond, arg, timeoutMs = 15000) =>
 // Samples a page's dominant frequency for a while; the share of samples
 // within 15 Hz of freq. From the page's first audio on: on the data
 // channel that is when it is scheduled to play, a lead (150 ms) after it
-// was decoded; sampling starts once it has played for most of the
-// analyser's window (170 ms).
+// was decoded. Sampling starts once it has played 100 ms: the first
+// sample's window (the analyser's 170 ms) is then mostly the tone, and the
+// later ones, 100 ms apart, wholly.
 async function hears (page, freq, samples = 10) {
   // A page that never plays is told by the samples, not by a timeout.
   await waitPlayer(page, () => window.player.firstAudioAt !== null &&
