@@ -541,8 +541,9 @@ GST_START_TEST (test_direct_input_and_encoder_settings)
     g_object_get (e, "sync", &sync, nullptr);
     fail_if (sync, "%s waits for the clock", GST_OBJECT_NAME (e));
   }
-  /* The first packet passes the offerer's jitter buffer at once; the
-   * answerer's holds it for the latency, webrtcbin's default. */
+  /* The offerer's jitter buffers are told to pass a stream's first packet
+   * at once; the answerer's keep rtpjitterbuffer's default (0: the first
+   * packet waits for the latency). */
   for (Side *side : { &a, &b }) {
     auto buffers = made_by (side->peer->pipeline (), "rtpjitterbuffer");
     fail_if (buffers.empty (), "%s has no jitter buffer", side->name);
