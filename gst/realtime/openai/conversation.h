@@ -58,8 +58,9 @@ EventMeaning interpret_server_event (const std::string &type,
 /* Whether audio of a reply may still be arriving, or held here: from
  * response.created or output_audio_buffer.started until .stopped or
  * .cleared (or response.done, for a reply without audio), and for a tail
- * after, what the jitter buffer and the src may still hold of its end. The user starting to speak cuts the audio only then: what the far
- * end sends outside a reply (silence; a test server's echo) is no reply to
+ * after, what the jitter buffer and the src may still hold of its end.
+ * The user starting to speak cuts the audio only then: what the far end
+ * sends outside a reply (silence; a test server's echo) is no reply to
  * cut. .cleared always cuts. A service that never says its audio stopped
  * leaves a reply pending: every speech_started cuts, as it would without
  * this. Pure; the caller serialises it. */
